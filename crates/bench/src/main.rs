@@ -1,1 +1,177 @@
-fn main() {}
+//! `ferrograph-bench`: measures a Bolt server with a thin client of our own.
+//!
+//! Each subcommand connects to `--addr`, or with `--spawn <binary>` starts that server on a free
+//! loopback port with a fresh data directory (stopping it afterwards), runs one measurement and
+//! prints the figures. It is a benchmark, not a test: it asserts only that answers are right.
+//!
+//! ```text
+//! ferrograph-bench --spawn target/release/ferrograph roundtrip --count 200000
+//! ferrograph-bench --spawn target/release/ferrograph create-pipelined --count 100000
+//! ```
+
+mod client;
+mod spawn;
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Result};
+use bolt::client as wire;
+use bolt::Value;
+use clap::{Parser, Subcommand};
+
+use crate::client::Client;
+
+#[derive(Parser)]
+#[command(
+    name = "ferrograph-bench",
+    about = "Measure a ferrograph (or any Bolt) server"
+)]
+struct Args {
+    /// Address of a running server.
+    #[arg(long, default_value = "127.0.0.1:7687")]
+    addr: String,
+    /// Start this server binary for the run instead of using --addr.
+    #[arg(long)]
+    spawn: Option<String>,
+    /// Extra flag for the spawned server (repeatable), e.g. --server-arg=--log-level=INFO.
+    #[arg(long = "server-arg", allow_hyphen_values = true)]
+    server_args: Vec<String>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Sequential `RETURN 1` round trips on one connection.
+    Roundtrip {
+        #[arg(long, default_value_t = 200_000)]
+        count: u64,
+    },
+    /// `count` autocommit `CREATE (:Node {id: $i})`, all pipelined on one connection.
+    CreatePipelined {
+        #[arg(long, default_value_t = 100_000)]
+        count: u64,
+    },
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let spawned = match &args.spawn {
+        Some(bin) => Some(spawn::Spawned::start(bin, &args.server_args)?),
+        None => None,
+    };
+    let addr = spawned
+        .as_ref()
+        .map_or(args.addr.clone(), |s| s.addr.clone());
+    match args.cmd {
+        Cmd::Roundtrip { count } => roundtrip(&addr, count),
+        Cmd::CreatePipelined { count } => create_pipelined(&addr, count),
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn roundtrip(addr: &str, count: u64) -> Result<()> {
+    let mut c = Client::connect(addr)?;
+    // Warm up (plan cache, connection buffers).
+    for _ in 0..1000 {
+        c.query("RETURN 1", &[])?;
+    }
+    let mut lat = Vec::with_capacity(count as usize);
+    let start = Instant::now();
+    for _ in 0..count {
+        let t = Instant::now();
+        wire::write_run(&mut c.out, "RETURN 1", &[], &[]);
+        wire::write_pull(&mut c.out, -1, None);
+        c.flush()?;
+        let (mut records, mut summaries) = (0, 0);
+        while summaries < 2 {
+            match c.next_signature()? {
+                0x71 => records += 1,
+                0x70 => summaries += 1,
+                s => bail!("unexpected response 0x{s:02X}"),
+            }
+        }
+        ensure!(records == 1, "RETURN 1 gave {records} records");
+        lat.push(t.elapsed());
+    }
+    let total = start.elapsed();
+    lat.sort();
+    println!(
+        "roundtrip: {count} sequential `RETURN 1` on one connection (Bolt {}): {:.3} s, {:.0} round trips/s, p50 {:.1} us, p99 {:.1} us",
+        c.version,
+        total.as_secs_f64(),
+        count as f64 / total.as_secs_f64(),
+        percentile(&lat, 0.50).as_secs_f64() * 1e6,
+        percentile(&lat, 0.99).as_secs_f64() * 1e6,
+    );
+    Ok(())
+}
+
+fn create_pipelined(addr: &str, count: u64) -> Result<()> {
+    let mut c = Client::connect(addr)?;
+    let before = count_nodes(&mut c)?;
+    // One thread writes every request while this one reads the answers from the same socket
+    // (writing everything first could deadlock once both socket buffers are full).
+    let writer_stream = c.stream.try_clone()?;
+    let start = Instant::now();
+    let writer = std::thread::spawn(move || -> Result<()> {
+        let mut s = writer_stream;
+        let mut out = Vec::with_capacity(1 << 20);
+        for i in 0..count {
+            wire::write_run(
+                &mut out,
+                "CREATE (:Node {id: $i})",
+                &[("i".to_string(), Value::Int(i as i64))],
+                &[],
+            );
+            wire::write_pull(&mut out, -1, None);
+            if out.len() > 256 * 1024 {
+                s.write_all(&out)?;
+                out.clear();
+            }
+        }
+        s.write_all(&out)?;
+        Ok(())
+    });
+    let mut successes = 0u64;
+    while successes < 2 * count {
+        match c.next_signature()? {
+            0x70 => successes += 1,
+            s => bail!("unexpected response 0x{s:02X} after {successes} successes"),
+        }
+    }
+    let total = start.elapsed();
+    match writer.join() {
+        Ok(r) => r?,
+        Err(_) => bail!("writer thread panicked"),
+    }
+    let after = count_nodes(&mut c)?;
+    ensure!(
+        after - before == count as i64,
+        "expected {count} new nodes, found {}",
+        after - before
+    );
+    println!(
+        "create-pipelined: {count} autocommit `CREATE (:Node {{id: $i}})` pipelined on one connection: {:.3} s ({:.0} creates/s), {} nodes verified",
+        total.as_secs_f64(),
+        count as f64 / total.as_secs_f64(),
+        after - before
+    );
+    Ok(())
+}
+
+fn count_nodes(c: &mut Client) -> Result<i64> {
+    let rows = c.query("MATCH (n) RETURN count(*) AS c", &[])?;
+    match rows.first().and_then(|r| r.first()) {
+        Some(Value::Int(n)) => Ok(*n),
+        other => bail!("count(*) returned {other:?}"),
+    }
+}

@@ -1,1 +1,123 @@
-//! placeholder until the crate lands
+//! # query: Cypher planning and execution
+//!
+//! The path of one query through this crate:
+//!
+//! 1. [`Engine::plan`] looks the text up in the plan cache, or parses it with the `cypher` crate
+//!    and plans it ([`planner`]): variables become frame slots, parameters positions, names
+//!    interned ids; clauses become an operator tree ([`plan::Op`]).
+//! 2. [`Session::run`] instantiates a fresh cursor tree ([`ops`]) for the plan and returns a
+//!    [`Stream`]; autocommit streams own a storage transaction, streams inside an explicit
+//!    transaction use the session's.
+//! 3. [`Session::pull`] pulls rows through the cursors (Volcano style, one row at a time) into
+//!    a sink: the Bolt layer encodes each row as it comes, so results are never materialised
+//!    as a whole (except where an operator must: sort, aggregation, eager barriers).
+//!
+//! Values ([`Value`]) carry graph elements by id; their labels and properties are read from the
+//! transaction when an expression or the encoder needs them.
+//!
+//! Not here yet: MERGE, CALL, LOAD CSV, variable-length and shortest paths, pattern predicates
+//! and comprehensions, map projection, EXPLAIN/PROFILE beyond the operator list, indexes.
+
+pub mod error;
+pub mod expr;
+pub mod functions;
+pub mod ops;
+pub mod plan;
+pub mod planner;
+pub mod session;
+pub mod value;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use storage::Storage;
+
+pub use error::{QueryError, Result};
+pub use ops::Stats;
+pub use planner::{Plan, QueryType};
+pub use session::{Notification, PullOutcome, Session, Stream, Summary};
+pub use value::{PathValue, Value};
+
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// `--query-execution-timeout-sec`; 0 = no limit.
+    pub query_timeout_sec: u64,
+    /// Plans kept in the cache before it is cleared.
+    pub plan_cache_size: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            query_timeout_sec: 600,
+            plan_cache_size: 1000,
+        }
+    }
+}
+
+/// One per database: the storage, the configuration and the plan cache shared by all sessions.
+pub struct Engine {
+    storage: Arc<Storage>,
+    config: EngineConfig,
+    /// Plans by query text. Parameter names are part of the plan; their values are not.
+    cache: Mutex<HashMap<String, Arc<Plan>>>,
+}
+
+impl Engine {
+    pub fn new(storage: Arc<Storage>, config: EngineConfig) -> Arc<Engine> {
+        Arc::new(Engine {
+            storage,
+            config,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn storage(&self) -> &Arc<Storage> {
+        &self.storage
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub fn session(self: &Arc<Self>) -> Session {
+        Session::new(self.clone())
+    }
+
+    /// The cached plan for `text`, planning it on a miss. Errors are not cached.
+    pub fn plan(&self, text: &str) -> Result<Arc<Plan>> {
+        if let Some(plan) = self.cache.lock().get(text) {
+            return Ok(plan.clone());
+        }
+        let stmt = cypher::parse(text).map_err(|e| QueryError::Syntax(e.to_string()))?;
+        let plan = Arc::new(planner::plan(&stmt, &self.storage)?);
+        let mut cache = self.cache.lock();
+        if cache.len() >= self.config.plan_cache_size {
+            cache.clear();
+        }
+        cache.insert(text.to_string(), plan.clone());
+        Ok(plan)
+    }
+
+    /// Runs a query to completion in its own transaction and returns the column names and rows.
+    /// A convenience for tests and tools; graph elements stay as ids.
+    pub fn execute(
+        self: &Arc<Self>,
+        text: &str,
+        params: &HashMap<String, Value>,
+    ) -> Result<(Vec<String>, Vec<Vec<Value>>, Summary)> {
+        let mut session = self.session();
+        let mut stream = session.run(text, params, false)?;
+        let mut rows = Vec::new();
+        let out = session.pull(&mut stream, -1, &mut |row, _| {
+            rows.push(row.to_vec());
+            Ok(())
+        })?;
+        Ok((
+            stream.columns().to_vec(),
+            rows,
+            out.summary.unwrap_or_default(),
+        ))
+    }
+}

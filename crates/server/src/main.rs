@@ -1,1 +1,107 @@
-fn main() {}
+//! `ferrograph`: the server binary.
+//!
+//! Parses Memgraph-style flags ([`config`]), sets up logging ([`logging`]), opens the storage and
+//! the query engine, binds the Bolt listener and serves connections ([`listener`],
+//! [`connection`]) until SIGTERM or SIGINT.
+
+mod backend;
+mod config;
+mod connection;
+mod convert;
+mod listener;
+mod logging;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use query::{Engine, EngineConfig};
+use storage::{Storage, StorageConfig};
+use tracing::info;
+
+use crate::config::Config;
+use crate::connection::ConnectionSettings;
+
+fn main() -> ExitCode {
+    let config = match Config::from_args(std::env::args()) {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            // One line: the reason, without clap's usage block.
+            let text = e.to_string();
+            let line = text.lines().next().unwrap_or("invalid arguments");
+            eprintln!("ferrograph: {line} (see --help)");
+            return ExitCode::from(2);
+        }
+    };
+    match run(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ferrograph: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(config: Config) -> anyhow::Result<()> {
+    logging::init(&config)?;
+    std::fs::create_dir_all(&config.data_directory).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot use data directory {}: {e}",
+            config.data_directory.display()
+        )
+    })?;
+
+    let storage = Storage::new(StorageConfig::default());
+    let engine = Engine::new(
+        storage,
+        EngineConfig {
+            query_timeout_sec: config.query_execution_timeout_sec,
+            ..EngineConfig::default()
+        },
+    );
+    let settings = Arc::new(ConnectionSettings {
+        server_agent: config.bolt_server_name_for_init.clone(),
+        max_message_bytes: 64 << 20,
+        handshake_timeout: Duration::from_secs(30),
+    });
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("ferrograph-io")
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let addr = std::net::SocketAddr::new(config.bolt_address, config.bolt_port);
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen for Bolt on {addr}: {e}"))?;
+        let local = listener.local_addr()?;
+        info!(
+            target: logging::STARTUP_TARGET,
+            "ferrograph {} listening for Bolt on {local}, data directory {}, role main",
+            env!("CARGO_PKG_VERSION"),
+            config.data_directory.display()
+        );
+        listener::run(listener, engine, settings, shutdown_signal()).await;
+        info!(target: logging::STARTUP_TARGET, "ferrograph shut down");
+        Ok(())
+    })
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

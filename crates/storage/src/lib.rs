@@ -1,1 +1,77 @@
-//! placeholder until the crate lands
+//! ferrograph's storage: an in-memory, multi-version (MVCC) property graph.
+//!
+//! Synchronous and lock-based: no async, no I/O. Durability and replication plug in through
+//! [`CommitSink`] (every commit, in order, as a self-contained [`CommitRecord`]) and
+//! [`Storage::apply_record`] (replay at the record's own timestamp).
+//!
+//! # Layout
+//!
+//! | module | owns |
+//! |---|---|
+//! | `storage.rs` | [`Storage`]: object tables, name tables, the clock (engine lock), the sink |
+//! | `transaction.rs` | [`Transaction`], the per-transaction state (redo log, touched objects) |
+//! | `write.rs` / `read.rs` | the write and read operations a transaction delegates to |
+//! | `commit.rs` | commit, abort, [`Storage::apply_record`] |
+//! | `gc.rs` | [`Storage::gc`]: unlinking old deltas, freeing deleted objects |
+//! | `mvcc.rs` | commit cells, views, undo deltas and chains: the visibility rules |
+//! | `object.rs` | vertex and edge layout, adjacency entries, the write checks |
+//! | `record.rs` | [`CommitRecord`], [`RedoOp`], [`CommitSink`], [`CommitInfo`] |
+//! | `value.rs` / `ids.rs` | [`PropertyValue`] (and its bounded decoder), ids and interning |
+//! | `error.rs` | [`StorageError`] |
+//!
+//! # Model
+//!
+//! Vertices and edges live in append-only tables indexed by their [`Gid`]. Each holds its newest
+//! data (labels, properties, adjacency sorted by edge gid) and a chain of undo deltas, newest
+//! first, behind one mutex. A delta points at its transaction's commit cell, which holds the
+//! transaction id until commit and the commit timestamp after; publishing the timestamp makes all
+//! of a transaction's changes visible at once.
+//!
+//! One clock serves starts and commits (as in Memgraph): it starts at 1, [`Storage::begin`] takes
+//! one tick for the start timestamp, a commit that wrote something takes one tick for the commit
+//! timestamp, a read-only commit takes none. On a fresh storage "write, read, write" commits at
+//! 2 and 5.
+//!
+//! # Isolation: snapshot isolation
+//!
+//! A transaction sees exactly the commits with `commit_ts < start_ts` plus its own writes.
+//! Prevented: dirty reads (uncommitted changes are invisible), non-repeatable and phantom reads
+//! (the snapshot never moves, whatever commits meanwhile), lost updates (a write to an object
+//! whose newest version belongs to a transaction still running, or committed after this one
+//! started, fails with [`StorageError::SerializationConflict`]: first writer wins; retry the
+//! whole transaction). Conflicts are detected per object at write time, never at commit.
+//!
+//! Not prevented: **write skew**. Two transactions may each read what the other writes and write
+//! disjoint objects (both check "at least one doctor on call", each takes a different one off).
+//! Both commit. Memgraph behaves the same; constraints that span objects need a write to a shared
+//! object (which then conflicts).
+//!
+//! Granularity: creating or deleting an edge writes both endpoint vertices, so it conflicts with
+//! any concurrent change to either endpoint (including another edge on the same vertex).
+//!
+//! # Not done yet
+//!
+//! Label and label+property indexes (label scans filter a full scan), constraints, temporal
+//! property types, and reclaiming the table slots of deleted objects.
+
+mod commit;
+mod error;
+mod gc;
+mod ids;
+mod mvcc;
+mod object;
+mod read;
+mod record;
+mod storage;
+mod transaction;
+mod value;
+mod write;
+
+pub use error::{ObjectRef, StorageError};
+pub use gc::GcStats;
+pub use ids::{EdgeTypeId, Gid, LabelId, PropertyId};
+pub use read::VertexIter;
+pub use record::{CommitInfo, CommitRecord, CommitSink, CommitStats, DeleteOutcome, RedoOp};
+pub use storage::{Storage, StorageConfig};
+pub use transaction::{EdgeRef, Transaction};
+pub use value::{PropertyValue, MAX_VALUE_DEPTH};

@@ -1,0 +1,82 @@
+//! The query layer's error type and its mapping to Neo4j status codes.
+
+use storage::StorageError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum QueryError {
+    #[error("{0}")]
+    Syntax(String),
+    #[error("{0}")]
+    Semantic(String),
+    #[error("{0}")]
+    Type(String),
+    #[error("Parameter ${0} was not provided.")]
+    ParameterMissing(String),
+    #[error("{0}")]
+    Arithmetic(String),
+    #[error("{0}")]
+    Argument(String),
+    #[error("{0}")]
+    EntityNotFound(String),
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+    /// Transaction-control misuse: COMMIT without BEGIN, BEGIN inside a transaction, ...
+    #[error("{0}")]
+    Transaction(String),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("Query was interrupted.")]
+    Interrupted,
+    #[error("Query execution timed out after {0} seconds.")]
+    Timeout(u64),
+    #[error("Memory limit exceeded: {0}")]
+    MemoryLimit(String),
+    /// Memgraph's generic admin error class (replication, snapshots ...).
+    #[error("{0}")]
+    Admin(String),
+}
+
+pub type Result<T, E = QueryError> = std::result::Result<T, E>;
+
+impl QueryError {
+    /// The Neo4j status code sent in a Bolt FAILURE.
+    pub fn code(&self) -> &'static str {
+        match self {
+            QueryError::Syntax(_) => "Neo.ClientError.Statement.SyntaxError",
+            QueryError::Semantic(_) | QueryError::Unsupported(_) => {
+                "Neo.ClientError.Statement.SemanticError"
+            }
+            QueryError::Type(_) => "Neo.ClientError.Statement.TypeError",
+            QueryError::ParameterMissing(_) => "Neo.ClientError.Statement.ParameterMissing",
+            QueryError::Arithmetic(_) => "Neo.ClientError.Statement.ArithmeticError",
+            QueryError::Argument(_) => "Neo.ClientError.Statement.ArgumentError",
+            QueryError::EntityNotFound(_) => "Neo.ClientError.Statement.EntityNotFound",
+            QueryError::Storage(e) => {
+                if e.is_retryable() {
+                    "Neo.TransientError.Transaction.DeadlockDetected"
+                } else {
+                    match e {
+                        StorageError::VertexHasEdges(_) => {
+                            "Neo.ClientError.Schema.ConstraintValidationFailed"
+                        }
+                        _ => "Neo.DatabaseError.General.UnknownError",
+                    }
+                }
+            }
+            QueryError::Transaction(_) => "Neo.ClientError.Transaction.TransactionNotFound",
+            QueryError::Interrupted => "Neo.ClientError.Transaction.Terminated",
+            QueryError::Timeout(_) => "Neo.ClientError.Transaction.TransactionTimedOut",
+            QueryError::MemoryLimit(_) => "Neo.TransientError.General.MemoryPoolOutOfMemoryError",
+            QueryError::Admin(_) => "Memgraph.ClientError.MemgraphError.MemgraphError",
+        }
+    }
+
+    pub fn type_error(msg: impl Into<String>) -> Self {
+        QueryError::Type(msg.into())
+    }
+
+    pub fn semantic(msg: impl Into<String>) -> Self {
+        QueryError::Semantic(msg.into())
+    }
+}

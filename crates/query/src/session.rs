@@ -1,0 +1,377 @@
+//! Sessions, transactions and result streams: what the Bolt layer drives.
+//!
+//! A [`Session`] belongs to one client connection. It holds at most one explicit transaction
+//! (opened by Bolt BEGIN or by the Cypher statement `BEGIN`, which pymgclient sends) and hands out
+//! [`Stream`]s, one per RUN. An autocommit stream owns its own transaction and commits it when
+//! the last row has been pulled; a stream inside an explicit transaction borrows the session's
+//! transaction for each pull, so several streams can be open in one transaction (Bolt `qid`).
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use storage::Transaction;
+
+use crate::error::{QueryError, Result};
+use crate::expr::Frame;
+use crate::ops::{BoxCursor, ExecCtx, Guard, InterruptProbe, Stats};
+use crate::planner::{Plan, QueryPlan, QueryType};
+use crate::value::Value;
+use crate::Engine;
+
+/// What a finished stream reports in the Bolt summary.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    pub stats: Stats,
+    pub query_type: QueryType,
+    /// The commit timestamp of an autocommit write (the bookmark).
+    pub commit_ts: Option<u64>,
+    /// Extra rows of EXPLAIN / PROFILE are returned as rows; nothing here yet.
+    pub notifications: Vec<Notification>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Notification {
+    pub severity: String,
+    pub code: String,
+    pub title: String,
+    pub description: String,
+}
+
+/// Where a stream's rows come from.
+enum Source {
+    /// A cursor tree over the graph.
+    Cursor {
+        cursor: BoxCursor,
+        frame: Frame,
+        out_slots: Arc<Vec<usize>>,
+        params: Vec<Value>,
+        /// Values of a row pulled ahead to answer `has_more` exactly.
+        peeked: Option<Vec<Value>>,
+    },
+    /// Rows computed up front (EXPLAIN, transaction control, admin statements).
+    Rows(std::vec::IntoIter<Vec<Value>>),
+}
+
+pub struct Stream {
+    columns: Vec<String>,
+    source: Source,
+    /// Some: an autocommit stream with its own transaction.
+    own_tx: Option<Transaction>,
+    stats: Stats,
+    query_type: QueryType,
+    guard: Guard,
+    done: bool,
+}
+
+/// What one pull reports.
+#[derive(Debug)]
+pub struct PullOutcome {
+    pub has_more: bool,
+    /// Present when the stream finished (and, for autocommit, committed).
+    pub summary: Option<Summary>,
+}
+
+impl Stream {
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    pub fn query_type(&self) -> QueryType {
+        self.query_type
+    }
+
+    fn rows(columns: Vec<String>, rows: Vec<Vec<Value>>, query_type: QueryType) -> Stream {
+        Stream {
+            columns,
+            source: Source::Rows(rows.into_iter()),
+            own_tx: None,
+            stats: Stats::default(),
+            query_type,
+            guard: Guard::unlimited(),
+            done: false,
+        }
+    }
+}
+
+/// A row sink: gets each row's values and the transaction to read graph elements from.
+pub type RowSink<'a> = dyn FnMut(&[Value], &Transaction) -> Result<()> + 'a;
+
+pub struct Session {
+    engine: Arc<Engine>,
+    tx: Option<Transaction>,
+    interrupt: Arc<AtomicBool>,
+    probe: Option<InterruptProbe>,
+}
+
+impl Session {
+    pub(crate) fn new(engine: Arc<Engine>) -> Session {
+        Session {
+            engine,
+            tx: None,
+            interrupt: Arc::new(AtomicBool::new(false)),
+            probe: None,
+        }
+    }
+
+    /// Installs the check running queries make to notice an interrupt from outside (the Bolt
+    /// connection peeks its socket for a RESET).
+    pub fn set_interrupt_probe(&mut self, probe: InterruptProbe) {
+        self.probe = Some(probe);
+    }
+
+    /// Set by the I/O layer to cancel the running query (a RESET arrived).
+    pub fn interrupt_flag(&self) -> Arc<AtomicBool> {
+        self.interrupt.clone()
+    }
+
+    pub fn in_transaction(&self) -> bool {
+        self.tx.is_some()
+    }
+
+    /// Bolt BEGIN or Cypher `BEGIN`.
+    pub fn begin(&mut self) -> Result<()> {
+        if self.tx.is_some() {
+            return Err(QueryError::Transaction(
+                "Transaction already open: nested transactions are not supported.".into(),
+            ));
+        }
+        self.tx = Some(self.engine.storage().begin());
+        Ok(())
+    }
+
+    /// Bolt COMMIT or Cypher `COMMIT`; returns the commit timestamp of a write transaction.
+    pub fn commit(&mut self) -> Result<Option<u64>> {
+        let tx = self.tx.take().ok_or_else(|| {
+            QueryError::Transaction("There is no open transaction to commit.".into())
+        })?;
+        Ok(tx.commit()?.commit_ts)
+    }
+
+    /// Bolt ROLLBACK or Cypher `ROLLBACK`.
+    pub fn rollback(&mut self) -> Result<()> {
+        match self.tx.take() {
+            Some(tx) => {
+                tx.abort();
+                Ok(())
+            }
+            None => Err(QueryError::Transaction(
+                "There is no open transaction to roll back.".into(),
+            )),
+        }
+    }
+
+    /// RESET / disconnect: roll back whatever is open and clear the interrupt flag.
+    pub fn reset(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            tx.abort();
+        }
+        self.interrupt
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn guard(&self) -> Guard {
+        let secs = self.engine.config().query_timeout_sec;
+        Guard {
+            interrupt: self.interrupt.clone(),
+            deadline: (secs > 0).then(|| (Instant::now() + Duration::from_secs(secs), secs)),
+            probe: self.probe.clone(),
+        }
+    }
+
+    /// Plans (or fetches from the cache) and starts a query. `explicit` says whether the client
+    /// is inside a Bolt explicit transaction (then the Cypher statements BEGIN/COMMIT/ROLLBACK
+    /// are refused, as they would nest).
+    pub fn run(
+        &mut self,
+        text: &str,
+        params: &HashMap<String, Value>,
+        explicit: bool,
+    ) -> Result<Stream> {
+        let plan = self.engine.plan(text)?;
+        match &*plan {
+            Plan::Begin | Plan::Commit | Plan::Rollback if explicit => Err(QueryError::Transaction(
+                "Transaction control statements are not allowed inside an explicit Bolt transaction."
+                    .into(),
+            )),
+            Plan::Begin => {
+                self.begin()?;
+                Ok(Stream::rows(vec![], vec![], QueryType::Read))
+            }
+            Plan::Commit => {
+                self.commit()?;
+                Ok(Stream::rows(vec![], vec![], QueryType::Write))
+            }
+            Plan::Rollback => {
+                self.rollback()?;
+                Ok(Stream::rows(vec![], vec![], QueryType::Read))
+            }
+            Plan::Explain(lines) => Ok(Stream::rows(
+                vec!["QUERY PLAN".into()],
+                lines.iter().map(|l| vec![Value::String(l.clone())]).collect(),
+                QueryType::Read,
+            )),
+            Plan::Query(q) => self.start(q, params),
+        }
+    }
+
+    fn start(&mut self, q: &QueryPlan, params: &HashMap<String, Value>) -> Result<Stream> {
+        let params = q
+            .params
+            .iter()
+            .map(|name| {
+                params
+                    .get(name)
+                    .cloned()
+                    .ok_or_else(|| QueryError::ParameterMissing(name.clone()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let own_tx = match self.tx {
+            Some(_) => None,
+            None => Some(self.engine.storage().begin()),
+        };
+        self.interrupt
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        Ok(Stream {
+            columns: q.columns.clone(),
+            source: Source::Cursor {
+                cursor: q.root.build(),
+                frame: vec![Value::Null; q.frame_size],
+                out_slots: q.out_slots.clone(),
+                params,
+                peeked: None,
+            },
+            own_tx,
+            stats: Stats::default(),
+            query_type: q.query_type,
+            guard: self.guard(),
+            done: false,
+        })
+    }
+
+    /// Pulls up to `n` rows (`n < 0`: all) into `sink`. When the stream ends, an autocommit
+    /// stream commits and the summary is returned. On error the stream is finished and an
+    /// autocommit transaction is rolled back (dropped).
+    pub fn pull(
+        &mut self,
+        stream: &mut Stream,
+        n: i64,
+        sink: &mut RowSink<'_>,
+    ) -> Result<PullOutcome> {
+        if stream.done {
+            return Ok(PullOutcome {
+                has_more: false,
+                summary: Some(Summary::default()),
+            });
+        }
+        let result = self.pull_rows(stream, n, sink);
+        match result {
+            Ok(true) => Ok(PullOutcome {
+                has_more: true,
+                summary: None,
+            }),
+            Ok(false) => {
+                stream.done = true;
+                let commit_ts = match stream.own_tx.take() {
+                    Some(tx) => tx.commit()?.commit_ts,
+                    None => None,
+                };
+                Ok(PullOutcome {
+                    has_more: false,
+                    summary: Some(Summary {
+                        stats: std::mem::take(&mut stream.stats),
+                        query_type: stream.query_type,
+                        commit_ts,
+                        notifications: Vec::new(),
+                    }),
+                })
+            }
+            Err(e) => {
+                stream.done = true;
+                if let Some(tx) = stream.own_tx.take() {
+                    tx.abort();
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Discards the rest of a stream (still executing it, so writes happen) and finishes it.
+    pub fn discard(&mut self, stream: &mut Stream) -> Result<PullOutcome> {
+        self.pull(stream, -1, &mut |_, _| Ok(()))
+    }
+
+    /// Returns whether rows remain.
+    fn pull_rows(&mut self, stream: &mut Stream, n: i64, sink: &mut RowSink<'_>) -> Result<bool> {
+        let tx: &mut Transaction = match (&mut stream.own_tx, &mut self.tx) {
+            (Some(tx), _) => tx,
+            (None, Some(tx)) => tx,
+            (None, None) => {
+                return Err(QueryError::Transaction(
+                    "The transaction of this result has ended.".into(),
+                ))
+            }
+        };
+        let mut left = if n < 0 { u64::MAX } else { n as u64 };
+        match &mut stream.source {
+            Source::Rows(rows) => {
+                while left > 0 {
+                    let Some(row) = rows.next() else {
+                        return Ok(false);
+                    };
+                    sink(&row, tx)?;
+                    left -= 1;
+                }
+                Ok(rows.len() > 0)
+            }
+            Source::Cursor {
+                cursor,
+                frame,
+                out_slots,
+                params,
+                peeked,
+            } => {
+                let mut ctx = ExecCtx {
+                    tx,
+                    params,
+                    stats: &mut stream.stats,
+                    guard: &stream.guard,
+                    ticks: 0,
+                };
+                stream.guard.check()?;
+                if out_slots.is_empty() {
+                    // No RETURN (a pure update): run it to the end, there are no records.
+                    while cursor.pull(frame, &mut ctx)? {}
+                    return Ok(false);
+                }
+                let mut row: Vec<Value> = Vec::with_capacity(out_slots.len());
+                if let Some(p) = peeked.take() {
+                    if left == 0 {
+                        *peeked = Some(p);
+                        return Ok(true);
+                    }
+                    sink(&p, ctx.tx)?;
+                    left -= 1;
+                }
+                loop {
+                    if !cursor.pull(frame, &mut ctx)? {
+                        return Ok(false);
+                    }
+                    row.clear();
+                    row.extend(
+                        out_slots
+                            .iter()
+                            .map(|s| std::mem::replace(&mut frame[*s], Value::Null)),
+                    );
+                    if left == 0 {
+                        *peeked = Some(std::mem::take(&mut row));
+                        return Ok(true);
+                    }
+                    sink(&row, ctx.tx)?;
+                    left -= 1;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! The database side of a Bolt session: implements [`bolt::session::Backend`] over a
+//! [`query::Session`]. One per connection; it lives on the connection's thread.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bolt::packstream::Value as BoltValue;
+use bolt::session::{Backend, Failure, RecordWriter, RunSuccess, StreamEnd};
+use query::{Engine, QueryError, Summary};
+
+use crate::convert;
+
+pub struct DbBackend {
+    session: query::Session,
+    /// Open result streams by qid, with the time each RUN started (for `t_last`).
+    streams: HashMap<i64, (query::Stream, Instant)>,
+    /// The database name reported in summaries.
+    db: &'static str,
+    /// The last request failed because a RESET interrupted it (it is then answered IGNORED).
+    interrupted: bool,
+}
+
+pub fn failure(e: &QueryError) -> Failure {
+    Failure::new(e.code(), e.to_string())
+}
+
+impl DbBackend {
+    pub fn new(engine: &Arc<Engine>) -> DbBackend {
+        DbBackend {
+            session: engine.session(),
+            streams: HashMap::new(),
+            db: "memgraph",
+            interrupted: false,
+        }
+    }
+
+    /// Installs the connection's check for a RESET arriving while a query runs.
+    pub fn set_interrupt_probe(&mut self, probe: query::ops::InterruptProbe) {
+        self.session.set_interrupt_probe(probe);
+    }
+
+    fn summary_metadata(&self, s: &Summary) -> Vec<(String, BoltValue)> {
+        let mut md = vec![
+            (
+                "type".to_string(),
+                BoltValue::String(s.query_type.code().into()),
+            ),
+            ("db".to_string(), BoltValue::String(self.db.into())),
+        ];
+        let stats = s.stats.entries();
+        if !stats.is_empty() {
+            let mut m: Vec<(String, BoltValue)> = stats
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), BoltValue::Int(v)))
+                .collect();
+            m.push(("contains-updates".into(), BoltValue::Bool(true)));
+            md.push(("stats".to_string(), BoltValue::Map(m)));
+        }
+        if let Some(ts) = s.commit_ts {
+            md.push(("bookmark".to_string(), BoltValue::String(bookmark(ts))));
+        }
+        if !s.notifications.is_empty() {
+            let list = s
+                .notifications
+                .iter()
+                .map(|n| {
+                    BoltValue::Map(vec![
+                        ("severity".into(), BoltValue::String(n.severity.clone())),
+                        ("code".into(), BoltValue::String(n.code.clone())),
+                        ("title".into(), BoltValue::String(n.title.clone())),
+                        (
+                            "description".into(),
+                            BoltValue::String(n.description.clone()),
+                        ),
+                    ])
+                })
+                .collect();
+            md.push(("notifications".to_string(), BoltValue::List(list)));
+        }
+        md
+    }
+
+    fn finish(&mut self, qid: i64, out: query::PullOutcome) -> StreamEnd {
+        if out.has_more {
+            return StreamEnd::more();
+        }
+        let started = self.streams.remove(&qid).map(|(_, t)| t);
+        let t_last = started.map_or(0, |t| t.elapsed().as_millis() as i64);
+        let md = self.summary_metadata(&out.summary.unwrap_or_default());
+        StreamEnd::done(t_last, md)
+    }
+
+    fn fail(&mut self, e: &QueryError) -> Failure {
+        self.interrupted = matches!(e, QueryError::Interrupted);
+        failure(e)
+    }
+
+    /// Takes an open stream out of the map (put it back if it has more rows).
+    fn take_stream(&mut self, qid: i64) -> Result<(query::Stream, Instant), Failure> {
+        self.streams.remove(&qid).ok_or_else(|| {
+            Failure::request_invalid(format!("There is no open result with qid {qid}."))
+        })
+    }
+}
+
+/// Bookmarks name the commit timestamp: `ferrograph:<ts>`.
+fn bookmark(ts: u64) -> String {
+    format!("ferrograph:{ts}")
+}
+
+impl Backend for DbBackend {
+    fn authenticate(&mut self, _auth: &[(String, BoltValue)]) -> Result<(), Failure> {
+        // No users exist yet (users and passwords arrive with auth support): anyone may connect,
+        // with any scheme, as in Memgraph without users.
+        Ok(())
+    }
+
+    fn begin(&mut self, _extra: &[(String, BoltValue)]) -> Result<(), Failure> {
+        self.session.begin().map_err(|e| self.fail(&e))
+    }
+
+    fn run(
+        &mut self,
+        query: &str,
+        params: Vec<(String, BoltValue)>,
+        _extra: &[(String, BoltValue)],
+        explicit: bool,
+        qid: i64,
+    ) -> Result<RunSuccess, Failure> {
+        let started = Instant::now();
+        let params = convert::params_from_bolt(params).map_err(|e| self.fail(&e))?;
+        let stream = self
+            .session
+            .run(query, &params, explicit)
+            .map_err(|e| self.fail(&e))?;
+        let fields = stream.columns().to_vec();
+        self.streams.insert(qid, (stream, started));
+        Ok(RunSuccess {
+            fields,
+            t_first_ms: started.elapsed().as_millis() as i64,
+            metadata: Vec::new(),
+        })
+    }
+
+    fn pull(
+        &mut self,
+        qid: i64,
+        n: i64,
+        records: &mut RecordWriter<'_>,
+    ) -> Result<StreamEnd, Failure> {
+        let version = records.version();
+        let (mut stream, started) = self.take_stream(qid)?;
+        let result = self.session.pull(&mut stream, n, &mut |row, tx| {
+            let mut err = None;
+            records.write_record_with(row.len(), |p| {
+                for v in row {
+                    if let Err(e) = convert::write_value(p, v, tx, version) {
+                        // Keep the record well-formed; the error fails the PULL right after.
+                        p.write_null();
+                        err.get_or_insert(e);
+                    }
+                }
+            });
+            match err {
+                Some(e) => Err(QueryError::from(e)),
+                None => Ok(()),
+            }
+        });
+        self.streams.insert(qid, (stream, started));
+        match result {
+            Ok(out) => Ok(self.finish(qid, out)),
+            Err(e) => {
+                self.streams.remove(&qid);
+                Err(self.fail(&e))
+            }
+        }
+    }
+
+    fn discard(&mut self, qid: i64, _n: i64) -> Result<StreamEnd, Failure> {
+        let (mut stream, started) = self.take_stream(qid)?;
+        let out = self
+            .session
+            .discard(&mut stream)
+            .map_err(|e| self.fail(&e))?;
+        self.streams.insert(qid, (stream, started));
+        Ok(self.finish(qid, out))
+    }
+
+    fn commit(&mut self) -> Result<Vec<(String, BoltValue)>, Failure> {
+        self.streams.clear();
+        let ts = self.session.commit().map_err(|e| self.fail(&e))?;
+        Ok(ts
+            .map(|ts| vec![("bookmark".to_string(), BoltValue::String(bookmark(ts)))])
+            .unwrap_or_default())
+    }
+
+    fn rollback(&mut self) -> Result<(), Failure> {
+        self.streams.clear();
+        self.session.rollback().map_err(|e| self.fail(&e))
+    }
+
+    fn take_interrupt(&mut self) -> bool {
+        std::mem::take(&mut self.interrupted)
+    }
+
+    fn reset(&mut self) {
+        self.interrupted = false;
+        self.streams.clear();
+        self.session.reset();
+    }
+
+    fn route(
+        &mut self,
+        _routing: &[(String, BoltValue)],
+        _bookmarks: &[String],
+        _db: Option<&str>,
+    ) -> Result<Vec<(String, BoltValue)>, Failure> {
+        Err(Failure::new(
+            "Neo.ClientError.Request.Invalid",
+            "Routing (neo4j:// URIs) is not available on this server yet; connect with bolt://.",
+        ))
+    }
+}

@@ -1,0 +1,160 @@
+//! Command-line flags, with Memgraph's names and spelling rules.
+//!
+//! Memgraph (gflags) accepts `--flag=value`, `--flag value`, `--flag` for a true boolean, and
+//! underscores in place of dashes (`--bolt_port`). clap does the parsing; [`normalize_args`]
+//! first rewrites underscores in flag names to dashes so both spellings reach the same flag.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{ArgAction, Parser};
+
+/// The `--log-level` values Memgraph accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "UPPER")]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warning,
+    Error,
+    Critical,
+}
+
+impl LogLevel {
+    pub fn to_tracing(self) -> tracing::Level {
+        match self {
+            LogLevel::Trace => tracing::Level::TRACE,
+            LogLevel::Debug => tracing::Level::DEBUG,
+            LogLevel::Info => tracing::Level::INFO,
+            LogLevel::Warning => tracing::Level::WARN,
+            LogLevel::Error | LogLevel::Critical => tracing::Level::ERROR,
+        }
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ferrograph",
+    version,
+    about = "ferrograph: an in-memory property-graph database that speaks Bolt and Cypher"
+)]
+pub struct Config {
+    /// Address the Bolt listener binds.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bolt_address: IpAddr,
+
+    /// Port of the Bolt listener (0: let the OS choose; the startup line says which).
+    #[arg(long, default_value_t = 7687)]
+    pub bolt_port: u16,
+
+    /// The `server` agent sent in the HELLO reply; must start with `Neo4j/` for the drivers.
+    #[arg(
+        long,
+        default_value = "Neo4j/5.2.0 compatible graph database server - ferrograph"
+    )]
+    pub bolt_server_name_for_init: String,
+
+    /// Directory for the database's files.
+    #[arg(long, default_value = "./ferrograph-data")]
+    pub data_directory: PathBuf,
+
+    /// Minimum level of log messages: TRACE, DEBUG, INFO, WARNING, ERROR, CRITICAL.
+    #[arg(long, value_enum, ignore_case = true, default_value = "WARNING")]
+    pub log_level: LogLevel,
+
+    /// Also write logs to this file ("" = no log file).
+    #[arg(long, default_value = "")]
+    pub log_file: String,
+
+    /// Write logs to stderr as well.
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true",
+          default_value_t = false)]
+    pub also_log_to_stderr: bool,
+
+    /// Queries running longer than this many seconds are aborted (0 = no limit).
+    #[arg(long, default_value_t = 600)]
+    pub query_execution_timeout_sec: u64,
+
+    /// Threads that execute queries (0 = one per core).
+    #[arg(long, default_value_t = 0)]
+    pub bolt_num_workers: usize,
+}
+
+/// Rewrites `--some_flag[=v]` to `--some-flag[=v]`; values and positional arguments are kept.
+pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    args.into_iter()
+        .map(|a| match a.strip_prefix("--") {
+            Some(rest) => {
+                let (name, value) = match rest.split_once('=') {
+                    Some((n, v)) => (n, Some(v)),
+                    None => (rest, None),
+                };
+                let name = name.replace('_', "-");
+                match value {
+                    Some(v) => format!("--{name}={v}"),
+                    None => format!("--{name}"),
+                }
+            }
+            None => a,
+        })
+        .collect()
+}
+
+impl Config {
+    pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<Config, clap::Error> {
+        Config::try_parse_from(normalize_args(args))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Config {
+        let mut v = vec!["ferrograph".to_string()];
+        v.extend(args.iter().map(|s| s.to_string()));
+        Config::from_args(v).expect("valid flags")
+    }
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let c = parse(&[]);
+        assert_eq!(c.bolt_port, 7687);
+        assert_eq!(c.bolt_address.to_string(), "0.0.0.0");
+        assert_eq!(c.data_directory, PathBuf::from("./ferrograph-data"));
+        assert_eq!(c.log_level, LogLevel::Warning);
+        assert!(!c.also_log_to_stderr);
+        assert!(c.bolt_server_name_for_init.starts_with("Neo4j/"));
+        assert_eq!(c.query_execution_timeout_sec, 600);
+    }
+
+    #[test]
+    fn memgraph_spellings_are_accepted() {
+        let c = parse(&[
+            "--bolt_port=7688",
+            "--also_log_to_stderr",
+            "--log-level",
+            "info",
+        ]);
+        assert_eq!(c.bolt_port, 7688);
+        assert!(c.also_log_to_stderr);
+        assert_eq!(c.log_level, LogLevel::Info);
+        let c = parse(&["--bolt-port", "7689", "--also-log-to-stderr=false"]);
+        assert_eq!(c.bolt_port, 7689);
+        assert!(!c.also_log_to_stderr);
+    }
+
+    #[test]
+    fn bad_flags_are_errors() {
+        for bad in [
+            &["--bolt-port=70000"][..],
+            &["--no-such-flag"],
+            &["--log-level=LOUD"],
+        ] {
+            let mut v = vec!["ferrograph".to_string()];
+            v.extend(bad.iter().map(|s| s.to_string()));
+            assert!(Config::from_args(v).is_err(), "{bad:?} should be refused");
+        }
+    }
+}

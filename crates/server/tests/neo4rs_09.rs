@@ -1,0 +1,24 @@
+//! Black-box tests with the neo4rs 0.9.0-rc.11 driver (Bolt 4.4/4.3/4.1/4.0) against a real
+//! ferrograph process.
+
+mod common;
+
+use neo4rs09 as neo4rs;
+
+async fn connect_with(
+    server: &common::Server,
+    max_connections: usize,
+    fetch_size: usize,
+) -> neo4rs::Graph {
+    let config = neo4rs::ConfigBuilder::default()
+        .uri(server.uri())
+        .user("")
+        .password("")
+        .max_connections(max_connections)
+        .fetch_size(fetch_size)
+        .build()
+        .expect("a valid config");
+    neo4rs::Graph::connect(config).expect("connect")
+}
+
+include!("common/neo4rs_suite.rs");

@@ -1,0 +1,257 @@
+//! Ending transactions: commit (timestamp, sink, publish), abort (undo in place), and replay of a
+//! [`CommitRecord`] at its own timestamp.
+
+use std::sync::atomic::Ordering;
+
+use crate::mvcc::{View, TXN_ID_BASE};
+use crate::record::Op;
+use crate::storage::{Clock, GcEntry};
+use crate::transaction::TxnState;
+use crate::{CommitInfo, CommitRecord, ObjectRef, RedoOp, Storage, StorageError};
+
+impl Storage {
+    pub(crate) fn commit(&self, tx: &mut TxnState) -> Result<CommitInfo, StorageError> {
+        let stats = tx.stats;
+        if tx.ops.is_empty() {
+            debug_assert!(tx.touched.is_empty(), "deltas without redo ops");
+            self.clock.lock().active.remove(&tx.start_ts);
+            return Ok(CommitInfo {
+                commit_ts: None,
+                stats,
+            });
+        }
+        // Resolve names before taking the engine lock; re-check the sink under it.
+        let mut record = self.commit_sink().map(|_| self.redo_record(tx));
+        let mut clock = self.clock.lock();
+        let commit_ts = clock.next_ts;
+        clock.next_ts += 1;
+        clock.active.remove(&tx.start_ts);
+        if let Some(sink) = self.commit_sink() {
+            let record = record.get_or_insert_with(|| self.redo_record(tx));
+            record.commit_ts = commit_ts;
+            if let Err(reason) = sink.on_commit(record) {
+                // The timestamp is burnt, never published; the clock just moves on.
+                drop(clock);
+                self.rollback(tx);
+                return Err(StorageError::CommitSink(reason));
+            }
+        }
+        self.publish(&mut clock, tx, commit_ts);
+        drop(clock);
+        self.after_commit(tx.ops.len() as u64);
+        Ok(CommitInfo {
+            commit_ts: Some(commit_ts),
+            stats,
+        })
+    }
+
+    pub(crate) fn abort(&self, tx: &mut TxnState) {
+        self.rollback(tx);
+        self.clock.lock().active.remove(&tx.start_ts);
+    }
+
+    /// Makes `tx` visible at `commit_ts`. Runs under the engine lock (`clock`).
+    fn publish(&self, clock: &mut Clock, tx: &mut TxnState, commit_ts: u64) {
+        assert!(
+            commit_ts > clock.last_commit_ts,
+            "commit timestamps must increase"
+        );
+        tx.cell.publish(commit_ts);
+        clock.last_commit_ts = commit_ts;
+        self.last_commit.store(commit_ts, Ordering::Release);
+        let objects = std::mem::take(&mut tx.touched);
+        if !objects.is_empty() {
+            self.gc_queue
+                .lock()
+                .push_back(GcEntry { commit_ts, objects });
+        }
+        let stats = tx.stats;
+        self.vertex_count
+            .fetch_add(stats.vertices_created, Ordering::Relaxed);
+        self.vertex_count
+            .fetch_sub(stats.vertices_deleted, Ordering::Relaxed);
+        self.edge_count
+            .fetch_add(stats.edges_created, Ordering::Relaxed);
+        self.edge_count
+            .fetch_sub(stats.edges_deleted, Ordering::Relaxed);
+    }
+
+    /// Runs GC when the configured number of commits or changes has accumulated.
+    fn after_commit(&self, changes: u64) {
+        let config = &self.config;
+        let commits = self.commits_since_gc.fetch_add(1, Ordering::Relaxed) + 1;
+        let changes = self.changes_since_gc.fetch_add(changes, Ordering::Relaxed) + changes;
+        let due = (config.gc_every_commits > 0 && commits >= config.gc_every_commits)
+            || (config.gc_every_changes > 0 && changes >= config.gc_every_changes);
+        if due {
+            // Racing committers may both see `due`; a second pass is merely cheap.
+            self.commits_since_gc.store(0, Ordering::Relaxed);
+            self.changes_since_gc.store(0, Ordering::Relaxed);
+            self.gc();
+        }
+    }
+
+    /// Removes `tx`'s deltas from every object it touched, restoring the data they changed.
+    /// Its deltas head each chain (nobody writes on top of an uncommitted delta), so this only
+    /// pops.
+    pub(crate) fn rollback(&self, tx: &mut TxnState) {
+        let mut freed = 0;
+        for object in tx.touched.drain(..).rev() {
+            match object {
+                ObjectRef::Vertex(gid) => {
+                    let mut data = self.vertex_slot(gid).expect("touched vertex").data.lock();
+                    while let Some(action) = data.chain.pop_owned(tx.view) {
+                        data.undo(action);
+                        freed += 1;
+                    }
+                }
+                ObjectRef::Edge(gid) => {
+                    let mut data = self.edge_slot(gid).expect("touched edge").data.lock();
+                    while let Some(action) = data.chain.pop_owned(tx.view) {
+                        data.undo(action);
+                        freed += 1;
+                    }
+                }
+            }
+        }
+        self.live_deltas.fetch_sub(freed, Ordering::Relaxed);
+        tx.ops.clear();
+    }
+
+    /// The self-contained redo record of `tx` (commit_ts filled in by the caller).
+    fn redo_record(&self, tx: &TxnState) -> CommitRecord {
+        let ops = tx.ops.iter().map(|op| self.redo_op(op)).collect();
+        CommitRecord {
+            commit_ts: 0,
+            start_ts: tx.start_ts,
+            ops,
+        }
+    }
+
+    fn redo_op(&self, op: &Op) -> RedoOp {
+        match op {
+            Op::CreateVertex(gid) => RedoOp::CreateVertex { gid: *gid },
+            Op::DeleteVertex(gid) => RedoOp::DeleteVertex { gid: *gid },
+            Op::AddLabel(gid, label) => RedoOp::AddLabel {
+                gid: *gid,
+                label: self.label_name(*label).to_string(),
+            },
+            Op::RemoveLabel(gid, label) => RedoOp::RemoveLabel {
+                gid: *gid,
+                label: self.label_name(*label).to_string(),
+            },
+            Op::SetVertexProperty(gid, key, value) => RedoOp::SetVertexProperty {
+                gid: *gid,
+                key: self.property_name(*key).to_string(),
+                value: value.clone(),
+            },
+            Op::CreateEdge { gid, from, to, ty } => RedoOp::CreateEdge {
+                gid: *gid,
+                from: *from,
+                to: *to,
+                edge_type: self.edge_type_name(*ty).to_string(),
+            },
+            Op::DeleteEdge(gid) => RedoOp::DeleteEdge { gid: *gid },
+            Op::SetEdgeProperty(gid, key, value) => RedoOp::SetEdgeProperty {
+                gid: *gid,
+                key: self.property_name(*key).to_string(),
+                value: value.clone(),
+            },
+        }
+    }
+
+    /// Replays `record` as one transaction committing at exactly `record.commit_ts` (WAL recovery,
+    /// replicas). Gids in the record become the same gids here; gaps are filled with placeholders.
+    ///
+    /// The record must be newer than [`Storage::last_commit_ts`]. Transactions already running
+    /// here do not see it (they keep their snapshot), ones that begin afterwards do, and the clock
+    /// moves past `commit_ts`. The commit sink is called with `record` itself. On any error
+    /// nothing is applied. Assumes no local transaction writes concurrently (a replica has none).
+    pub fn apply_record(&self, record: &CommitRecord) -> Result<(), StorageError> {
+        let commit_ts = record.commit_ts;
+        let invalid = |reason: String| StorageError::InvalidRecord { commit_ts, reason };
+        let snapshot_ts = self.last_commit_ts();
+        if commit_ts <= snapshot_ts || commit_ts >= TXN_ID_BASE {
+            return Err(invalid(format!("not after the last commit {snapshot_ts}")));
+        }
+        let mut tx = TxnState::new(
+            View {
+                txn_id: self.new_txn_id(),
+                snapshot_ts,
+            },
+            record.start_ts,
+        );
+        for (index, op) in record.ops.iter().enumerate() {
+            if let Err(err) = self.replay_op(&mut tx, op) {
+                self.rollback(&mut tx);
+                return Err(match err {
+                    err if err.is_retryable() => err,
+                    StorageError::InvalidRecord { reason, .. } => {
+                        invalid(format!("op {index}: {reason}"))
+                    }
+                    err => invalid(format!("op {index}: {err}")),
+                });
+            }
+        }
+        let mut clock = self.clock.lock();
+        if commit_ts <= clock.last_commit_ts {
+            let last = clock.last_commit_ts;
+            drop(clock);
+            self.rollback(&mut tx);
+            return Err(invalid(format!("not after the last commit {last}")));
+        }
+        if let Some(sink) = self.commit_sink() {
+            if let Err(reason) = sink.on_commit(record) {
+                drop(clock);
+                self.rollback(&mut tx);
+                return Err(StorageError::CommitSink(reason));
+            }
+        }
+        clock.next_ts = clock.next_ts.max(commit_ts + 1);
+        self.publish(&mut clock, &mut tx, commit_ts);
+        drop(clock);
+        self.after_commit(tx.ops.len() as u64);
+        Ok(())
+    }
+
+    /// Applies one redo op. A no-op (label already there, edge already gone) means the record
+    /// does not match this storage, so it is an error.
+    fn replay_op(&self, tx: &mut TxnState, op: &RedoOp) -> Result<(), StorageError> {
+        let changed = match op {
+            RedoOp::CreateVertex { gid } => self.create_vertex_at(tx, *gid).map(|()| true)?,
+            RedoOp::DeleteVertex { gid } => self.delete_vertex(tx, *gid, false)?.deleted,
+            RedoOp::AddLabel { gid, label } => self.set_label(tx, *gid, self.label(label), true)?,
+            RedoOp::RemoveLabel { gid, label } => {
+                self.set_label(tx, *gid, self.label(label), false)?
+            }
+            RedoOp::SetVertexProperty { gid, key, value } => {
+                let object = ObjectRef::Vertex(*gid);
+                self.set_property(tx, object, self.property(key), value.clone())
+                    .map(|_| true)?
+            }
+            RedoOp::CreateEdge {
+                gid,
+                from,
+                to,
+                edge_type,
+            } => {
+                let ty = self.edge_type(edge_type);
+                self.create_edge(tx, *from, *to, ty, Some(*gid))
+                    .map(|_| true)?
+            }
+            RedoOp::DeleteEdge { gid } => self.delete_edge(tx, *gid)?,
+            RedoOp::SetEdgeProperty { gid, key, value } => {
+                let object = ObjectRef::Edge(*gid);
+                self.set_property(tx, object, self.property(key), value.clone())
+                    .map(|_| true)?
+            }
+        };
+        if changed {
+            Ok(())
+        } else {
+            Err(crate::write::invalid(
+                "the change is already in place".to_owned(),
+            ))
+        }
+    }
+}

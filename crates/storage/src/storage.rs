@@ -1,0 +1,340 @@
+//! [`Storage`]: the object tables, the name tables, the clock and the commit sink.
+//!
+//! Who owns what:
+//! - `vertices` / `edges` are append-only `boxcar` tables indexed by gid. A lookup is one index,
+//!   references stay valid for the storage's life, and creation is a lock-free append. Slots are
+//!   never removed; GC empties deleted ones.
+//! - `clock` is the engine lock: it hands out start and commit timestamps from one counter and
+//!   tracks running transactions. A commit holds it from taking its timestamp, through the
+//!   [`CommitSink`], to publishing, so a transaction that begins afterwards sees the commit and one
+//!   that began before does not (as Memgraph's engine lock).
+//! - Transactions own an `Arc<Storage>`; the storage never points back at them.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::ids::NameTable;
+use crate::mvcc::{View, TXN_ID_BASE};
+use crate::object::{Edge, Vertex};
+use crate::transaction::TxnState;
+use crate::{CommitSink, EdgeTypeId, Gid, LabelId, ObjectRef, PropertyId, Transaction};
+
+/// Tuning knobs. `StorageConfig::default()` is what the server uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StorageConfig {
+    /// Run [`Storage::gc`] inline after this many write commits (on the committing thread, after
+    /// its locks are released). `0`: never by count.
+    pub gc_every_commits: u64,
+    /// Also run it once commits since the last run made this many changes (redo ops), so a few
+    /// large transactions do not pile up deltas. `0`: never by volume.
+    pub gc_every_changes: u64,
+}
+
+impl StorageConfig {
+    /// No automatic GC: only explicit [`Storage::gc`] calls collect (tests, tools).
+    pub fn manual_gc() -> StorageConfig {
+        StorageConfig {
+            gc_every_commits: 0,
+            gc_every_changes: 0,
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            gc_every_commits: 1024,
+            gc_every_changes: 100_000,
+        }
+    }
+}
+
+/// The timestamp counter and the set of running transactions (the engine lock's contents).
+pub(crate) struct Clock {
+    /// The next timestamp to hand out; starts at 1.
+    pub(crate) next_ts: u64,
+    /// The newest published commit.
+    pub(crate) last_commit_ts: u64,
+    /// Running transactions: start_ts -> snapshot_ts. Snapshots grow with start timestamps, so
+    /// the first entry has the oldest snapshot (what GC must keep).
+    pub(crate) active: BTreeMap<u64, u64>,
+}
+
+/// The objects one commit touched, kept until GC can drop that commit's deltas.
+pub(crate) struct GcEntry {
+    pub(crate) commit_ts: u64,
+    pub(crate) objects: Vec<ObjectRef>,
+}
+
+/// An in-memory MVCC property graph. Shared as `Arc<Storage>`; every method takes `&self`.
+pub struct Storage {
+    pub(crate) config: StorageConfig,
+    pub(crate) vertices: boxcar::Vec<Vertex>,
+    pub(crate) edges: boxcar::Vec<Edge>,
+    /// One past the highest gid ever pushed (boxcar's own count can lag a concurrent push).
+    pub(crate) vertex_bound: AtomicU64,
+    pub(crate) edge_bound: AtomicU64,
+    labels: NameTable,
+    edge_types: NameTable,
+    properties: NameTable,
+    pub(crate) clock: Mutex<Clock>,
+    /// Mirror of `clock.last_commit_ts` for lock-free reads.
+    pub(crate) last_commit: AtomicU64,
+    next_txn_id: AtomicU64,
+    sink: RwLock<Option<Arc<dyn CommitSink>>>,
+    /// Committed transactions whose deltas GC has not dropped yet, in commit order.
+    pub(crate) gc_queue: Mutex<VecDeque<GcEntry>>,
+    /// Deltas currently linked into chains (uncommitted ones included).
+    pub(crate) live_deltas: AtomicU64,
+    /// Automatic GC trigger counters (see [`StorageConfig`]).
+    pub(crate) commits_since_gc: AtomicU64,
+    pub(crate) changes_since_gc: AtomicU64,
+    pub(crate) vertex_count: AtomicU64,
+    pub(crate) edge_count: AtomicU64,
+}
+
+impl Storage {
+    /// An empty storage.
+    pub fn new(config: StorageConfig) -> Arc<Storage> {
+        Arc::new(Storage {
+            config,
+            vertices: boxcar::Vec::new(),
+            edges: boxcar::Vec::new(),
+            vertex_bound: AtomicU64::new(0),
+            edge_bound: AtomicU64::new(0),
+            labels: NameTable::default(),
+            edge_types: NameTable::default(),
+            properties: NameTable::default(),
+            clock: Mutex::new(Clock {
+                next_ts: 1,
+                last_commit_ts: 0,
+                active: BTreeMap::new(),
+            }),
+            last_commit: AtomicU64::new(0),
+            next_txn_id: AtomicU64::new(TXN_ID_BASE),
+            sink: RwLock::new(None),
+            gc_queue: Mutex::new(VecDeque::new()),
+            live_deltas: AtomicU64::new(0),
+            commits_since_gc: AtomicU64::new(0),
+            changes_since_gc: AtomicU64::new(0),
+            vertex_count: AtomicU64::new(0),
+            edge_count: AtomicU64::new(0),
+        })
+    }
+
+    /// Starts a snapshot-isolated transaction. Takes a start timestamp from the clock (one tick).
+    ///
+    /// Waits while another transaction is inside its commit sink.
+    pub fn begin(self: &Arc<Self>) -> Transaction {
+        let (start_ts, snapshot_ts) = {
+            let mut clock = self.clock.lock();
+            let start_ts = clock.next_ts;
+            clock.next_ts += 1;
+            let snapshot_ts = clock.last_commit_ts;
+            clock.active.insert(start_ts, snapshot_ts);
+            (start_ts, snapshot_ts)
+        };
+        let view = View {
+            txn_id: self.new_txn_id(),
+            snapshot_ts,
+        };
+        Transaction::new(self.clone(), TxnState::new(view, start_ts))
+    }
+
+    pub(crate) fn new_txn_id(&self) -> u64 {
+        self.next_txn_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The id of label `name`, interning it if new.
+    pub fn label(&self, name: &str) -> LabelId {
+        LabelId(self.labels.intern(name))
+    }
+
+    /// The id of edge type `name`, interning it if new.
+    pub fn edge_type(&self, name: &str) -> EdgeTypeId {
+        EdgeTypeId(self.edge_types.intern(name))
+    }
+
+    /// The id of property key `name`, interning it if new.
+    pub fn property(&self, name: &str) -> PropertyId {
+        PropertyId(self.properties.intern(name))
+    }
+
+    /// The id of label `name` if it was ever interned.
+    pub fn find_label(&self, name: &str) -> Option<LabelId> {
+        self.labels.find(name).map(LabelId)
+    }
+
+    /// The id of edge type `name` if it was ever interned.
+    pub fn find_edge_type(&self, name: &str) -> Option<EdgeTypeId> {
+        self.edge_types.find(name).map(EdgeTypeId)
+    }
+
+    /// The id of property key `name` if it was ever interned.
+    pub fn find_property(&self, name: &str) -> Option<PropertyId> {
+        self.properties.find(name).map(PropertyId)
+    }
+
+    /// The name of a label id this storage handed out.
+    ///
+    /// # Panics
+    /// If `id` did not come from this storage (a bug in the caller).
+    pub fn label_name(&self, id: LabelId) -> Arc<str> {
+        self.labels
+            .name(id.0)
+            .unwrap_or_else(|| panic!("{id:?} is not from this storage"))
+    }
+
+    /// The name of an edge type id this storage handed out. Panics like [`Storage::label_name`].
+    pub fn edge_type_name(&self, id: EdgeTypeId) -> Arc<str> {
+        self.edge_types
+            .name(id.0)
+            .unwrap_or_else(|| panic!("{id:?} is not from this storage"))
+    }
+
+    /// The name of a property id this storage handed out. Panics like [`Storage::label_name`].
+    pub fn property_name(&self, id: PropertyId) -> Arc<str> {
+        self.properties
+            .name(id.0)
+            .unwrap_or_else(|| panic!("{id:?} is not from this storage"))
+    }
+
+    /// How many labels, edge types and property keys are interned.
+    pub fn name_counts(&self) -> (usize, usize, usize) {
+        (
+            self.labels.len(),
+            self.edge_types.len(),
+            self.properties.len(),
+        )
+    }
+
+    /// The newest commit timestamp (0 before the first commit).
+    pub fn last_commit_ts(&self) -> u64 {
+        self.last_commit.load(Ordering::Acquire)
+    }
+
+    /// Installs the sink every later commit goes through (replacing any previous one).
+    pub fn set_commit_sink(&self, sink: Arc<dyn CommitSink>) {
+        *self.sink.write() = Some(sink);
+    }
+
+    pub(crate) fn commit_sink(&self) -> Option<Arc<dyn CommitSink>> {
+        self.sink.read().clone()
+    }
+
+    /// Committed vertices minus committed vertex deletions (exact when no commit is in flight).
+    pub fn vertex_count_approx(&self) -> u64 {
+        self.vertex_count.load(Ordering::Relaxed)
+    }
+
+    /// Committed edges minus committed edge deletions (exact when no commit is in flight).
+    pub fn edge_count_approx(&self) -> u64 {
+        self.edge_count.load(Ordering::Relaxed)
+    }
+
+    /// Deltas still linked into chains: uncommitted ones, and committed ones some running
+    /// transaction may need or GC has not reached yet.
+    pub fn delta_count(&self) -> u64 {
+        self.live_deltas.load(Ordering::Relaxed)
+    }
+
+    /// How many transactions are running (begun, neither committed nor aborted).
+    pub fn active_transactions(&self) -> usize {
+        self.clock.lock().active.len()
+    }
+
+    /// One past the highest vertex gid ever allocated: every vertex has a gid below it.
+    pub fn vertex_gid_bound(&self) -> Gid {
+        self.vertex_bound.load(Ordering::Acquire)
+    }
+
+    /// One past the highest edge gid ever allocated.
+    pub fn edge_gid_bound(&self) -> Gid {
+        self.edge_bound.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn vertex_slot(&self, gid: Gid) -> Option<&Vertex> {
+        self.vertices.get(usize::try_from(gid).ok()?)
+    }
+
+    pub(crate) fn edge_slot(&self, gid: Gid) -> Option<&Edge> {
+        self.edges.get(usize::try_from(gid).ok()?)
+    }
+}
+
+/// Appends to an object table and raises its bound; returns the gid.
+pub(crate) fn push_object<T>(table: &boxcar::Vec<T>, bound: &AtomicU64, object: T) -> Gid {
+    let gid = table.push(object) as Gid;
+    bound.fetch_max(gid + 1, Ordering::AcqRel);
+    gid
+}
+
+/// Appends placeholders until slot `gid` exists, building the object for `gid` itself with
+/// `make` if the append reaches it. Returns `Ok(true)` if `make` was used, `Ok(false)` if the slot
+/// already existed (the caller revives it), and `Err(())` if a concurrent append took it.
+pub(crate) fn push_object_at<T>(
+    table: &boxcar::Vec<T>,
+    bound: &AtomicU64,
+    gid: Gid,
+    make: impl FnOnce() -> T,
+    placeholder: impl Fn() -> T,
+) -> Result<bool, ()> {
+    if gid < bound.load(Ordering::Acquire) {
+        return Ok(false);
+    }
+    let mut make = Some(make);
+    loop {
+        let pushed = table.push_with(|index| match make.take() {
+            Some(make) if index as Gid == gid => make(),
+            other => {
+                make = other;
+                placeholder()
+            }
+        }) as Gid;
+        bound.fetch_max(pushed + 1, Ordering::AcqRel);
+        if pushed == gid {
+            return Ok(true);
+        }
+        if pushed > gid {
+            return Err(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_at_fills_gaps_with_placeholders() {
+        let table: boxcar::Vec<i32> = boxcar::Vec::new();
+        let bound = AtomicU64::new(0);
+        assert_eq!(push_object(&table, &bound, 1), 0);
+        assert_eq!(push_object_at(&table, &bound, 3, || 42, || -1), Ok(true));
+        assert_eq!(bound.load(Ordering::Relaxed), 4);
+        let values: Vec<i32> = (0..4).map(|i| table[i]).collect();
+        assert_eq!(values, [1, -1, -1, 42]);
+        assert_eq!(push_object_at(&table, &bound, 2, || 7, || -1), Ok(false));
+        assert_eq!(push_object(&table, &bound, 5), 4);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        let storage = Storage::new(StorageConfig::default());
+        let person = storage.label("Person");
+        assert_eq!(storage.label("Person"), person);
+        assert_eq!(storage.find_label("Person"), Some(person));
+        assert_eq!(storage.find_label("Nope"), None);
+        assert_eq!(&*storage.label_name(person), "Person");
+        let knows = storage.edge_type("KNOWS");
+        assert_eq!(storage.find_edge_type("KNOWS"), Some(knows));
+        assert_eq!(&*storage.edge_type_name(knows), "KNOWS");
+        let name = storage.property("name");
+        assert_eq!(storage.find_property("name"), Some(name));
+        assert_eq!(&*storage.property_name(name), "name");
+        assert_eq!(storage.name_counts(), (1, 1, 1));
+    }
+}
