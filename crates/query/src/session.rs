@@ -95,8 +95,9 @@ impl Stream {
     }
 }
 
-/// A row sink: gets each row's values and the transaction to read graph elements from.
-pub type RowSink<'a> = dyn FnMut(&[Value], &Transaction) -> Result<()> + 'a;
+/// A row sink: gets each row's values and the transaction to read graph elements from (`None`
+/// for rows computed without one, e.g. EXPLAIN's, which hold no graph elements).
+pub type RowSink<'a> = dyn FnMut(&[Value], Option<&Transaction>) -> Result<()> + 'a;
 
 pub struct Session {
     engine: Arc<Engine>,
@@ -304,18 +305,15 @@ impl Session {
 
     /// Returns whether rows remain.
     fn pull_rows(&mut self, stream: &mut Stream, n: i64, sink: &mut RowSink<'_>) -> Result<bool> {
-        let tx: &mut Transaction = match (&mut stream.own_tx, &mut self.tx) {
-            (Some(tx), _) => tx,
-            (None, Some(tx)) => tx,
-            (None, None) => {
-                return Err(QueryError::Transaction(
-                    "The transaction of this result has ended.".into(),
-                ))
-            }
-        };
         let mut left = if n < 0 { u64::MAX } else { n as u64 };
+        let tx: Option<&mut Transaction> = match (&mut stream.own_tx, &mut self.tx) {
+            (Some(tx), _) => Some(tx),
+            (None, Some(tx)) => Some(tx),
+            (None, None) => None,
+        };
         match &mut stream.source {
             Source::Rows(rows) => {
+                let tx = tx.map(|t| &*t);
                 while left > 0 {
                     let Some(row) = rows.next() else {
                         return Ok(false);
@@ -332,6 +330,9 @@ impl Session {
                 params,
                 peeked,
             } => {
+                let tx = tx.ok_or_else(|| {
+                    QueryError::Transaction("The transaction of this result has ended.".into())
+                })?;
                 let mut ctx = ExecCtx {
                     tx,
                     params,
@@ -351,7 +352,7 @@ impl Session {
                         *peeked = Some(p);
                         return Ok(true);
                     }
-                    sink(&p, ctx.tx)?;
+                    sink(&p, Some(ctx.tx))?;
                     left -= 1;
                 }
                 loop {
@@ -368,7 +369,7 @@ impl Session {
                         *peeked = Some(std::mem::take(&mut row));
                         return Ok(true);
                     }
-                    sink(&row, ctx.tx)?;
+                    sink(&row, Some(ctx.tx))?;
                     left -= 1;
                 }
             }

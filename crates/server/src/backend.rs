@@ -163,7 +163,7 @@ impl Backend for DbBackend {
                 }
             });
             match err {
-                Some(e) => Err(QueryError::from(e)),
+                Some(e) => Err(e),
                 None => Ok(()),
             }
         });

@@ -73,13 +73,14 @@ pub fn write_property(p: &mut Packer<'_>, v: &PropertyValue) {
     }
 }
 
-/// Encodes one result value for the negotiated Bolt version.
+/// Encodes one result value for the negotiated Bolt version. Graph elements are read from
+/// `tx`; rows produced without a transaction hold none.
 pub fn write_value(
     p: &mut Packer<'_>,
     v: &Value,
-    tx: &Transaction,
+    tx: Option<&Transaction>,
     version: Version,
-) -> Result<(), StorageError> {
+) -> Result<(), QueryError> {
     match v {
         Value::Null => p.write_null(),
         Value::Bool(b) => p.write_bool(*b),
@@ -100,11 +101,15 @@ pub fn write_value(
                 write_value(p, v, tx, version)?;
             }
         }
-        Value::Node(g) => write_node(p, *g, tx, version)?,
-        Value::Relationship(r) => write_relationship(p, r, tx, version)?,
-        Value::Path(path) => write_path(p, path, tx, version)?,
+        Value::Node(g) => write_node(p, *g, need_tx(tx)?, version)?,
+        Value::Relationship(r) => write_relationship(p, r, need_tx(tx)?, version)?,
+        Value::Path(path) => write_path(p, path, need_tx(tx)?, version)?,
     }
     Ok(())
+}
+
+fn need_tx(tx: Option<&Transaction>) -> Result<&Transaction, QueryError> {
+    tx.ok_or_else(|| QueryError::Transaction("A graph element outlived its transaction.".into()))
 }
 
 fn write_props(

@@ -4,6 +4,23 @@
 //! [`CommitSink`] (every commit, in order, as a self-contained [`CommitRecord`]) and
 //! [`Storage::apply_record`] (replay at the record's own timestamp).
 //!
+//! ```
+//! use storage::{PropertyValue, Storage, StorageConfig};
+//!
+//! let storage = Storage::new(StorageConfig::default());
+//! let (person, name) = (storage.label("Person"), storage.property("name"));
+//! let mut tx = storage.begin();
+//! let ada = tx.create_vertex();
+//! tx.add_label(ada, person)?;
+//! tx.set_vertex_property(ada, name, "Ada".into())?;
+//! assert_eq!(tx.commit()?.commit_ts, Some(2));
+//!
+//! let reader = storage.begin();
+//! assert_eq!(reader.vertices_with_label(person).collect::<Vec<_>>(), vec![ada]);
+//! assert_eq!(reader.vertex_property(ada, name)?, PropertyValue::from("Ada"));
+//! # Ok::<(), storage::StorageError>(())
+//! ```
+//!
 //! # Layout
 //!
 //! | module | owns |

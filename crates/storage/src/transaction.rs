@@ -258,14 +258,16 @@ impl Transaction {
     /// the [`CommitSink`](crate::CommitSink) first; if the sink fails, the transaction is aborted
     /// and [`StorageError::CommitSink`] returned. A read-only transaction takes no tick.
     pub fn commit(mut self) -> Result<CommitInfo, StorageError> {
+        let result = self.storage.commit(&mut self.state);
+        // Only now: if the sink panicked, `Drop` still rolls the transaction back.
         self.finished = true;
-        self.storage.commit(&mut self.state)
+        result
     }
 
     /// Undoes every change of this transaction.
     pub fn abort(mut self) {
-        self.finished = true;
         self.storage.abort(&mut self.state);
+        self.finished = true;
     }
 }
 

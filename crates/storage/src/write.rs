@@ -9,7 +9,7 @@ use parking_lot::MutexGuard;
 
 use crate::mvcc::{Action, Chain, View};
 use crate::object::{
-    adj_insert, adj_remove, check_writable, require_visible, Edge, Vertex, VertexData,
+    adj_insert, adj_remove, check_writable, require_visible, AdjEntry, Edge, Vertex, VertexData,
 };
 use crate::record::Op;
 use crate::storage::{push_object, push_object_at};
@@ -150,7 +150,7 @@ impl Storage {
         self.live_deltas.fetch_add(1, Ordering::Relaxed);
         tx.touched.push(ObjectRef::Edge(gid));
 
-        let out = crate::object::AdjEntry::new(gid, to, ty);
+        let out = AdjEntry::new(gid, to, ty);
         let source = pair.from();
         adj_insert(&mut source.out_edges, out);
         tx.record_delta(
@@ -159,7 +159,7 @@ impl Storage {
             ObjectRef::Vertex(from),
             Action::RemoveOutEdge(out),
         );
-        let incoming = crate::object::AdjEntry::new(gid, from, ty);
+        let incoming = AdjEntry::new(gid, from, ty);
         let target = pair.to();
         adj_insert(&mut target.in_edges, incoming);
         tx.record_delta(

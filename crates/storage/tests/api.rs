@@ -647,6 +647,24 @@ fn automatic_gc_runs_every_n_commits() {
 }
 
 #[test]
+fn automatic_gc_runs_after_enough_changes() {
+    let s = Storage::new(StorageConfig {
+        gc_every_commits: 0,
+        gc_every_changes: 100,
+    });
+    let mut tx = s.begin();
+    for _ in 0..99 {
+        tx.create_vertex();
+    }
+    tx.commit().unwrap();
+    assert_eq!(s.delta_count(), 99, "below the threshold");
+    let mut tx = s.begin();
+    tx.create_vertex();
+    tx.commit().unwrap();
+    assert_eq!(s.delta_count(), 0);
+}
+
+#[test]
 fn many_small_transactions_are_fast() {
     let s = Storage::new(StorageConfig::default());
     let started = std::time::Instant::now();
@@ -661,4 +679,32 @@ fn many_small_transactions_are_fast() {
     // The target is well under 100 ms optimised; unoptimised test builds get slack.
     let limit_ms = if cfg!(debug_assertions) { 2_000 } else { 100 };
     assert!(elapsed.as_millis() < limit_ms, "took {elapsed:?}");
+}
+
+#[test]
+fn a_panicking_sink_leaves_nothing_behind() {
+    struct Panics;
+    impl CommitSink for Panics {
+        fn on_commit(&self, _: &CommitRecord) -> Result<(), String> {
+            panic!("sink bug");
+        }
+    }
+    let s = storage();
+    s.set_commit_sink(Arc::new(Panics));
+    let k = s.property("k");
+    let mut setup = s.begin();
+    let v = setup.create_vertex();
+    let storage = s.clone();
+    let outcome = std::thread::spawn(move || {
+        let mut tx = storage.begin();
+        tx.create_vertex();
+        tx.commit()
+    })
+    .join();
+    assert!(outcome.is_err(), "the panic reaches the committer");
+    assert_eq!(s.active_transactions(), 1, "only `setup` is left");
+    assert_eq!(s.delta_count(), 1, "only `setup`'s delta");
+    setup.set_vertex_property(v, k, 1i64.into()).unwrap();
+    setup.abort();
+    assert_eq!(s.delta_count(), 0);
 }

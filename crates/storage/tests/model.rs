@@ -635,7 +635,7 @@ fn step_strategy() -> impl Strategy<Value = Step> {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 512,
+        cases: 1024,
         // tests/model.proptest-regressions: failing seeds, replayed first on every run.
         failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
         ..ProptestConfig::default()
@@ -644,7 +644,7 @@ proptest! {
     #[test]
     fn engine_agrees_with_snapshot_isolation_model(
         gc_every_commits in prop::sample::select(vec![0u64, 1, 3]),
-        steps in prop::collection::vec(step_strategy(), 1..120),
+        steps in prop::collection::vec(step_strategy(), 1..150),
     ) {
         let mut harness = Harness::new(gc_every_commits);
         for step in &steps {
