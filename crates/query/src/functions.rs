@@ -383,32 +383,40 @@ fn round_half_up(x: f64) -> f64 {
     (x + 0.5).floor()
 }
 
-fn range(start: Value, rest: Vec<Value>) -> Result<Value> {
-    let get = |v: &Value| match v {
-        Value::Int(i) => Ok(*i),
-        other => Err(QueryError::Argument(format!(
-            "range() expects integers, got {}",
-            other.type_name()
+/// The most elements a materialised `range()` may have (about 320 MiB of values); `UNWIND
+/// range(...)` is lazy and has no such limit.
+pub const MAX_RANGE_ELEMENTS: u128 = 10_000_000;
+
+/// Checks `range(start, end[, step])` arguments: integers, a non-zero step.
+pub fn range_bounds(args: &[Value]) -> Result<(i64, i64, i64)> {
+    let get = |v: Option<&Value>, default: Option<i64>| match (v, default) {
+        (Some(Value::Int(i)), _) => Ok(*i),
+        (None, Some(d)) => Ok(d),
+        (other, _) => Err(QueryError::Argument(format!(
+            "range() expects integer arguments, got {}",
+            other.map_or("nothing", Value::type_name)
         ))),
     };
-    let start = get(&start)?;
-    let end = get(&rest[0])?;
-    let step = match rest.get(1) {
-        Some(v) => get(v)?,
-        None => 1,
-    };
+    let step = get(args.get(2), Some(1))?;
     if step == 0 {
         return Err(QueryError::Argument("range() step cannot be zero".into()));
     }
+    Ok((get(args.first(), None)?, get(args.get(1), None)?, step))
+}
+
+fn range(start: Value, rest: Vec<Value>) -> Result<Value> {
+    let mut args = vec![start];
+    args.extend(rest);
+    let (start, end, step) = range_bounds(&args)?;
     let count = if (step > 0 && start > end) || (step < 0 && start < end) {
         0
     } else {
         ((end as i128 - start as i128) / step as i128 + 1) as u128
     };
-    const MAX_RANGE: u128 = 100_000_000;
-    if count > MAX_RANGE {
-        return Err(QueryError::MemoryLimit(format!(
-            "range() would create {count} elements (the limit is {MAX_RANGE})"
+    if count > MAX_RANGE_ELEMENTS {
+        return Err(QueryError::Argument(format!(
+            "range() would build a list of {count} elements; the limit is {MAX_RANGE_ELEMENTS} \
+             (UNWIND range(...) has no limit: it counts without building the list)"
         )));
     }
     let mut out = Vec::with_capacity(count as usize);

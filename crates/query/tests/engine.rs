@@ -354,3 +354,34 @@ fn streams_have_exact_has_more() {
     let out = s.pull(&mut st, 2, &mut |_, _| Ok(())).unwrap();
     assert!(out.has_more);
 }
+
+#[test]
+fn unwind_range_is_lazy_and_bounded_by_the_time_limit() {
+    let e = Engine::new(
+        Storage::new(StorageConfig::default()),
+        EngineConfig {
+            query_timeout_sec: 1,
+            ..EngineConfig::default()
+        },
+    );
+    // Counting lazily: no billion-element list is built.
+    assert_eq!(
+        one(&e, "UNWIND range(1, 2000000) AS i RETURN count(*)"),
+        int(2_000_000)
+    );
+    assert_eq!(
+        one(&e, "UNWIND range(10, 1, -3) AS i RETURN collect(i)"),
+        Value::List(vec![int(10), int(7), int(4), int(1)])
+    );
+    let started = std::time::Instant::now();
+    assert!(matches!(
+        err(&e, "UNWIND range(1, 1000000000000) AS i RETURN count(*)"),
+        QueryError::Timeout(1)
+    ));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // A materialised range is capped with a clear error.
+    assert!(matches!(
+        err(&e, "RETURN size(range(1, 100000000))"),
+        QueryError::Argument(_)
+    ));
+}

@@ -84,7 +84,44 @@ pub struct Unwind {
     input: BoxCursor,
     expr: Arc<PExpr>,
     slot: usize,
-    pending: std::vec::IntoIter<Value>,
+    pending: Pending,
+}
+
+/// What is left to unwind for the current input row.
+enum Pending {
+    List(std::vec::IntoIter<Value>),
+    /// `UNWIND range(a, b, step)`: counted lazily, never materialised, so an enormous range is
+    /// bounded by the query's time limit and interrupts rather than by memory.
+    Range {
+        next: i128,
+        end: i128,
+        step: i128,
+    },
+}
+
+impl Pending {
+    fn empty() -> Pending {
+        Pending::List(Vec::new().into_iter())
+    }
+
+    fn next(&mut self) -> Option<Value> {
+        match self {
+            Pending::List(it) => it.next(),
+            Pending::Range { next, end, step } => {
+                let more = if *step > 0 {
+                    *next <= *end
+                } else {
+                    *next >= *end
+                };
+                if !more {
+                    return None;
+                }
+                let v = *next as i64;
+                *next += *step;
+                Some(Value::Int(v))
+            }
+        }
+    }
 }
 
 impl Unwind {
@@ -93,8 +130,29 @@ impl Unwind {
             input,
             expr,
             slot,
-            pending: Vec::new().into_iter(),
+            pending: Pending::empty(),
         }
+    }
+
+    fn load(&self, frame: &mut Frame, ctx: &ExecCtx<'_>) -> Result<Pending> {
+        if let PExpr::Call(crate::functions::Function::Range, args) = &*self.expr {
+            let ectx = ctx.eval();
+            let vals = args
+                .iter()
+                .map(|a| a.eval(frame, &ectx))
+                .collect::<Result<Vec<_>>>()?;
+            let (start, end, step) = crate::functions::range_bounds(&vals)?;
+            return Ok(Pending::Range {
+                next: start as i128,
+                end: end as i128,
+                step: step as i128,
+            });
+        }
+        Ok(match self.expr.eval(frame, &ctx.eval())? {
+            Value::List(items) => Pending::List(items.into_iter()),
+            Value::Null => Pending::empty(),
+            other => Pending::List(vec![other].into_iter()),
+        })
     }
 }
 
@@ -109,15 +167,11 @@ impl Cursor for Unwind {
             if !self.input.pull(frame, ctx)? {
                 return Ok(false);
             }
-            self.pending = match self.expr.eval(frame, &ctx.eval())? {
-                Value::List(items) => items.into_iter(),
-                Value::Null => Vec::new().into_iter(),
-                other => vec![other].into_iter(),
-            };
+            self.pending = self.load(frame, ctx)?;
         }
     }
     fn reset(&mut self) {
-        self.pending = Vec::new().into_iter();
+        self.pending = Pending::empty();
         self.input.reset();
     }
 }
