@@ -17,11 +17,26 @@ use super::{Structure, Value};
 #[derive(Debug)]
 pub struct Packer<'a> {
     buf: &'a mut Vec<u8>,
+    /// Write -16..-1 as INT_8 instead of TINY_INT (see [`Packer::with_wide_negative_tiny_ints`]).
+    wide_negative_tiny: bool,
 }
 
 impl<'a> Packer<'a> {
     pub fn new(buf: &'a mut Vec<u8>) -> Self {
-        Packer { buf }
+        Packer {
+            buf,
+            wide_negative_tiny: false,
+        }
+    }
+
+    /// A packer that writes -16..-1 as INT_8 (`C8 xx`) instead of the one-byte TINY_INT form.
+    /// Both are legal PackStream; neo4rs 0.8 (Bolt 4.0/4.1) decodes the tiny negative form as
+    /// unsigned (-1 arrives as 255), so records on those versions use the wider form.
+    pub fn with_wide_negative_tiny_ints(buf: &'a mut Vec<u8>) -> Self {
+        Packer {
+            buf,
+            wide_negative_tiny: true,
+        }
     }
 
     /// The buffer written so far (including whatever it held before this packer).
@@ -38,7 +53,7 @@ impl<'a> Packer<'a> {
     }
 
     pub fn write_int(&mut self, value: i64) {
-        if (-16..=127).contains(&value) {
+        if (0..=127).contains(&value) || ((-16..0).contains(&value) && !self.wide_negative_tiny) {
             // Tiny int: the two's-complement low byte is the marker itself.
             self.buf.push(value as i8 as u8);
         } else if let Ok(v) = i8::try_from(value) {

@@ -186,7 +186,13 @@ impl<'a> RecordWriter<'a> {
     pub fn write_record_with(&mut self, len: usize, write_values: impl FnOnce(&mut Packer<'_>)) {
         let start = begin_message(self.out);
         let payload_start = self.out.len();
-        let mut p = Packer::new(self.out);
+        // neo4rs 0.8 (the Bolt 4.0/4.1 client besides mgclient, which reads either form) misreads
+        // tiny negative ints: give it the wide form.
+        let mut p = if self.version <= Version::V4_1 {
+            Packer::with_wide_negative_tiny_ints(self.out)
+        } else {
+            Packer::new(self.out)
+        };
         p.write_struct_header(signature::RECORD, 1);
         p.write_list_header(len);
         write_values(&mut p);
@@ -232,6 +238,16 @@ mod tests {
                 0x00, 0x06, 0xB1, 0x71, 0x92, 0x02, 0x81, b'a', 0x00, 0x00
             ]
         );
+    }
+
+    #[test]
+    fn tiny_negative_ints_are_wide_on_4_1_and_tiny_on_4_4() {
+        let mut out = Vec::new();
+        RecordWriter::new(&mut out, Version::V4_1).write_record(&[(-1).into()]);
+        assert_eq!(out, [0x00, 0x05, 0xB1, 0x71, 0x91, 0xC8, 0xFF, 0x00, 0x00]);
+        let mut out = Vec::new();
+        RecordWriter::new(&mut out, Version::V4_4).write_record(&[(-1).into()]);
+        assert_eq!(out, [0x00, 0x04, 0xB1, 0x71, 0x91, 0xFF, 0x00, 0x00]);
     }
 
     #[test]
