@@ -320,3 +320,24 @@ fn all_shortest_paths() {
     assert_eq!(rows.len(), 1);
     assert!(matches!(&rows[0][0], Value::List(l) if l.len() == 2));
 }
+
+#[test]
+fn a_runaway_search_hits_the_time_limit() {
+    let e = Engine::new(
+        Storage::new(StorageConfig::default()),
+        EngineConfig {
+            query_timeout_sec: 1,
+            ..EngineConfig::default()
+        },
+    );
+    // K9: the number of trails is astronomical.
+    run(
+        &e,
+        "UNWIND range(1, 9) AS i CREATE ({i: i}) WITH count(*) AS c \
+         MATCH (a), (b) WHERE a.i < b.i CREATE (a)-[:T]->(b)",
+    );
+    let started = std::time::Instant::now();
+    let out = e.execute("MATCH ()-[*]-() RETURN count(*)", &HashMap::new());
+    assert!(matches!(out, Err(query::QueryError::Timeout(1))), "{out:?}");
+    assert!(started.elapsed().as_secs() < 10);
+}
