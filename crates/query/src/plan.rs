@@ -7,7 +7,9 @@ use std::sync::Arc;
 use storage::LabelId;
 
 use crate::expr::PExpr;
-use crate::ops::{self, AggSpec, BoxCursor, CreateStep, ExpandSpec, UpdateItem};
+use crate::ops::{
+    self, AggSpec, BoxCursor, CreateStep, ExpandSpec, ShortestSpec, UpdateItem, VarExpandSpec,
+};
 
 #[derive(Debug)]
 pub enum Op {
@@ -20,6 +22,20 @@ pub enum Op {
     Expand {
         input: Box<Op>,
         spec: Arc<ExpandSpec>,
+    },
+    VarExpand {
+        input: Box<Op>,
+        spec: Arc<VarExpandSpec>,
+    },
+    ShortestPath {
+        input: Box<Op>,
+        spec: Arc<ShortestSpec>,
+    },
+    /// Relationship uniqueness where a var-length part holds a list of edges.
+    EdgesDistinct {
+        input: Box<Op>,
+        slot: usize,
+        others: Arc<Vec<usize>>,
     },
     Filter {
         input: Box<Op>,
@@ -97,6 +113,21 @@ impl Op {
                 Box::new(ops::ScanAll::new(input.build(), *slot, *label))
             }
             Op::Expand { input, spec } => Box::new(ops::Expand::new(input.build(), spec.clone())),
+            Op::VarExpand { input, spec } => {
+                Box::new(ops::VarExpand::new(input.build(), spec.clone()))
+            }
+            Op::ShortestPath { input, spec } => {
+                Box::new(ops::ShortestPath::new(input.build(), spec.clone()))
+            }
+            Op::EdgesDistinct {
+                input,
+                slot,
+                others,
+            } => Box::new(ops::EdgesDistinct::new(
+                input.build(),
+                *slot,
+                others.clone(),
+            )),
             Op::Filter { input, pred } => Box::new(ops::Filter::new(input.build(), pred.clone())),
             Op::Project { input, items } => {
                 Box::new(ops::Project::new(input.build(), items.clone()))
@@ -153,6 +184,9 @@ impl Op {
             Op::Scan { label: None, .. } => "ScanAll",
             Op::Scan { .. } => "ScanAllByLabel",
             Op::Expand { .. } => "Expand",
+            Op::VarExpand { .. } => "ExpandVariable",
+            Op::ShortestPath { .. } => "BFSExpand",
+            Op::EdgesDistinct { .. } => "EdgeUniquenessFilter",
             Op::Filter { .. } => "Filter",
             Op::Project { .. } => "Produce",
             Op::Unwind { .. } => "Unwind",
@@ -178,6 +212,9 @@ impl Op {
             Op::Union { left, right } => vec![left, right],
             Op::Scan { input, .. }
             | Op::Expand { input, .. }
+            | Op::VarExpand { input, .. }
+            | Op::ShortestPath { input, .. }
+            | Op::EdgesDistinct { input, .. }
             | Op::Filter { input, .. }
             | Op::Project { input, .. }
             | Op::Unwind { input, .. }

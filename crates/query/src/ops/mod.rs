@@ -8,14 +8,18 @@
 //! operator (OPTIONAL MATCH, subqueries).
 
 mod read;
+mod shortest;
 mod transform;
+mod varlen;
 mod write;
 
 pub use read::{Direction, Expand, ExpandSpec, ScanAll, ScanLabel};
+pub use shortest::{shortest_paths, ShortestPath, ShortestSpec, Step, TxGraph};
 pub use transform::{
     AggFunc, AggSpec, Aggregate, ConstructPath, Distinct, Eager, Filter, Limit, Once, Optional,
     OrderBy, Project, Skip, Union, Unwind,
 };
+pub use varlen::{EdgesDistinct, VarExpand, VarExpandSpec};
 pub use write::{Create, CreateStep, Delete, RemoveItem, SetItem, Update, UpdateItem};
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -749,15 +749,29 @@ impl Cursor for ConstructPath {
             rels: Vec::with_capacity(self.rels.len()),
         };
         let mut null = false;
-        for s in self.nodes.iter() {
-            match &frame[*s] {
-                Value::Node(g) => path.nodes.push(*g),
-                _ => null = true,
-            }
+        match self.nodes.first().map(|s| &frame[*s]) {
+            Some(Value::Node(g)) => path.nodes.push(*g),
+            _ => null = true,
         }
-        for s in self.rels.iter() {
-            match &frame[*s] {
-                Value::Relationship(r) => path.rels.push(*r),
+        // `rels[i]` joins `nodes[i]` and `nodes[i + 1]`; a var-length part holds a list of edges
+        // whose inner vertices are found by walking it.
+        for (i, s) in self.rels.iter().enumerate() {
+            match (&frame[*s], self.nodes.get(i + 1).map(|n| &frame[*n])) {
+                (Value::Relationship(r), Some(Value::Node(g))) => {
+                    path.rels.push(*r);
+                    path.nodes.push(*g);
+                }
+                (Value::List(items), Some(Value::Node(_))) if !null => {
+                    for item in items {
+                        let (Value::Relationship(r), Some(cur)) = (item, path.nodes.last()) else {
+                            null = true;
+                            break;
+                        };
+                        let next = if r.from == *cur { r.to } else { r.from };
+                        path.rels.push(*r);
+                        path.nodes.push(next);
+                    }
+                }
                 _ => null = true,
             }
         }

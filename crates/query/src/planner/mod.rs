@@ -8,6 +8,7 @@
 //! semantics.
 
 mod expr;
+mod paths;
 mod pattern;
 mod projection;
 

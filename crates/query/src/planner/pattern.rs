@@ -10,7 +10,7 @@ use crate::expr::{CmpOp, PExpr};
 use crate::ops::{CreateStep, Direction, ExpandSpec};
 use crate::plan::Op;
 
-fn filter(op: Op, preds: Vec<PExpr>) -> Op {
+pub(super) fn filter(op: Op, preds: Vec<PExpr>) -> Op {
     if preds.is_empty() {
         return op;
     }
@@ -56,7 +56,7 @@ fn property_preds(
 }
 
 /// Binds (or reuses) a node variable; returns its slot and whether it was bound before.
-fn bind(
+pub(super) fn bind(
     p: &mut Planner<'_>,
     scope: &mut Scope,
     var: &Option<String>,
@@ -79,7 +79,7 @@ fn bind(
     Ok((p.new_slot(), false))
 }
 
-fn node_step(
+pub(super) fn node_step(
     p: &mut Planner<'_>,
     mut op: Op,
     scope: &mut Scope,
@@ -139,12 +139,11 @@ fn plan_patterns(
 ) -> Result<Op> {
     // Relationship slots matched by this clause: no two may hold the same edge.
     let mut rel_slots: Vec<usize> = Vec::new();
+    let mut list_slots: Vec<usize> = Vec::new();
     for part in patterns {
         if part.kind != PatternKind::Normal {
-            return Err(QueryError::Unsupported(
-                "shortestPath / allShortestPaths are not supported by this version of ferrograph yet."
-                    .into(),
-            ));
+            op = super::paths::plan_shortest(p, op, scope, part)?;
+            continue;
         }
         let mut preds = Vec::new();
         let (next, start) = node_step(p, op, scope, &part.element.start, &mut preds)?;
@@ -154,7 +153,14 @@ fn plan_patterns(
         let mut from = start;
         for (rel, node) in &part.element.chain {
             let (next, rel_slot, to) = expand_step(p, op, scope, from, rel, node, &mut preds)?;
+            // Edge lists of var-length parts are kept apart by an EdgesDistinct operator.
+            let varlen = rel.var_length.is_some();
+            let mut distinct_from = Vec::new();
             for other in &rel_slots {
+                if varlen || list_slots.contains(other) {
+                    distinct_from.push(*other);
+                    continue;
+                }
                 preds.push(PExpr::Compare(
                     Box::new(PExpr::Slot(*other)),
                     vec![(CmpOp::Ne, PExpr::Slot(rel_slot))],
@@ -162,6 +168,16 @@ fn plan_patterns(
             }
             rel_slots.push(rel_slot);
             op = filter(next, std::mem::take(&mut preds));
+            if !distinct_from.is_empty() {
+                op = Op::EdgesDistinct {
+                    input: Box::new(op),
+                    slot: rel_slot,
+                    others: Arc::new(distinct_from),
+                };
+            }
+            if varlen {
+                list_slots.push(rel_slot);
+            }
             node_slots.push(to);
             path_rels.push(rel_slot);
             from = to;
@@ -198,11 +214,8 @@ fn expand_step(
     node: &NodePattern,
     preds: &mut Vec<PExpr>,
 ) -> Result<(Op, usize, usize)> {
-    if rel.var_length.is_some() {
-        return Err(QueryError::Unsupported(
-            "Variable-length relationships are not supported by this version of ferrograph yet."
-                .into(),
-        ));
+    if let Some(len) = &rel.var_length {
+        return super::paths::var_expand_step(p, op, scope, from, rel, len, node, preds);
     }
     let (rel_slot, rel_bound) = bind(p, scope, &rel.var, Kind::Rel)?;
     let (to, to_bound) = bind(p, scope, &node.var, Kind::Node)?;
