@@ -15,7 +15,7 @@
 //! Values ([`Value`]) carry graph elements by id; their labels and properties are read from the
 //! transaction when an expression or the encoder needs them.
 //!
-//! Not here yet: MERGE, CALL, LOAD CSV, variable-length and shortest paths, pattern predicates
+//! Not here yet: CALL, LOAD CSV, variable-length and shortest paths, pattern predicates
 //! and comprehensions, map projection, EXPLAIN/PROFILE beyond the operator list, indexes.
 
 pub mod error;

@@ -7,10 +7,12 @@
 //! [`ExecCtx`]. `reset` rewinds a cursor so it can run again for the next row of an outer
 //! operator (OPTIONAL MATCH, subqueries).
 
+mod merge;
 mod read;
 mod transform;
 mod write;
 
+pub use merge::{Merge, MergeSpec};
 pub use read::{Direction, Expand, ExpandSpec, ScanAll, ScanLabel};
 pub use transform::{
     AggFunc, AggSpec, Aggregate, ConstructPath, Distinct, Eager, Filter, Limit, Once, Optional,

@@ -8,6 +8,7 @@
 //! semantics.
 
 mod expr;
+mod merge;
 mod pattern;
 mod projection;
 
@@ -319,7 +320,7 @@ fn plan_single(p: &mut Planner<'_>, q: &ast::SingleQuery) -> Result<SinglePlan> 
                     detach: d.detach,
                 }
             }
-            Clause::Merge(_) => return Err(unsupported("MERGE")),
+            Clause::Merge(m) => merge::plan_merge(p, op, m, &mut scope)?,
             Clause::Call(_) => return Err(unsupported("CALL")),
             Clause::LoadCsv(_) => return Err(unsupported("LOAD CSV")),
         };
@@ -355,7 +356,11 @@ fn var_slot(scope: &Scope, name: &str) -> Result<usize> {
         .ok_or_else(|| QueryError::semantic(format!("Variable `{name}` not defined.")))
 }
 
-fn plan_set_item(p: &mut Planner<'_>, scope: &Scope, item: &ast::SetItem) -> Result<SetItem> {
+pub(crate) fn plan_set_item(
+    p: &mut Planner<'_>,
+    scope: &Scope,
+    item: &ast::SetItem,
+) -> Result<SetItem> {
     Ok(match item {
         ast::SetItem::Property { entity, key, value } => SetItem::Property {
             target: expr::translate(p, scope, entity)?,
