@@ -1,12 +1,16 @@
 //! AST expressions -> planned expressions.
 
+use std::sync::Arc;
+
 use cypher::ast::{self, Expr};
 
+use super::pattern::plan_patterns;
 use super::{Kind, Planner, Scope, Sym};
 use crate::error::{QueryError, Result};
 use crate::expr::{BinOp, CmpOp, PExpr, Quant, StrOp};
 use crate::functions::Function;
 use crate::ops::{AggFunc, AggSpec};
+use crate::plan::Op;
 use crate::value::Value;
 
 /// Aggregation context of a projection: grouping keys (as written) and the aggregates found.
@@ -317,11 +321,58 @@ impl Translator<'_, '_, '_, '_> {
                     })
                 })?
             }
-            Expr::PatternComprehension { .. } => return Err(unsupported("Pattern comprehension")),
-            Expr::Exists(_) => return Err(unsupported("EXISTS subqueries")),
-            Expr::PatternPredicate(_) => return Err(unsupported("Pattern predicates")),
+            Expr::PatternComprehension {
+                var,
+                pattern,
+                where_clause,
+                map,
+            } => {
+                let part = ast::PatternPart {
+                    var: var.clone(),
+                    kind: ast::PatternKind::Normal,
+                    element: (**pattern).clone(),
+                };
+                let where_clause = where_clause.as_deref().cloned();
+                let (plan, inner) = self.sub_plan(std::slice::from_ref(&part), &where_clause)?;
+                let map = Translator {
+                    p: self.p,
+                    scope: &inner,
+                    agg: None,
+                }
+                .sub(map)?;
+                PExpr::PatternComp(plan, map)
+            }
+            Expr::Exists(sub) => match &**sub {
+                ast::ExistsSubquery::Pattern {
+                    patterns,
+                    where_clause,
+                } => PExpr::Exists(self.sub_plan(patterns, where_clause)?.0),
+                ast::ExistsSubquery::Query(_) => {
+                    return Err(unsupported("EXISTS subqueries with a full query"))
+                }
+            },
+            Expr::PatternPredicate(element) => {
+                let part = ast::PatternPart {
+                    var: None,
+                    kind: ast::PatternKind::Normal,
+                    element: (**element).clone(),
+                };
+                PExpr::Exists(self.sub_plan(std::slice::from_ref(&part), &None)?.0)
+            }
             Expr::MapProjection { .. } => return Err(unsupported("Map projection")),
         })
+    }
+
+    /// A read-only MATCH over the current scope, evaluated per row by [`crate::subplan`];
+    /// also returns the scope inside it (the pattern's own variables added).
+    fn sub_plan(
+        &mut self,
+        patterns: &[ast::PatternPart],
+        where_clause: &Option<Expr>,
+    ) -> Result<(Arc<Op>, Scope)> {
+        let mut inner = self.scope.clone();
+        let plan = plan_patterns(self.p, Op::Once, patterns, where_clause, &mut inner)?;
+        Ok((Arc::new(plan), inner))
     }
 
     fn list(&mut self, items: &[Expr]) -> Result<Vec<PExpr>> {
