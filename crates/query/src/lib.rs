@@ -16,7 +16,7 @@
 //! transaction when an expression or the encoder needs them.
 //!
 //! Not here yet: CALL, LOAD CSV, variable-length and shortest paths, EXISTS with a full query,
-//! map projection, EXPLAIN/PROFILE beyond the operator list, indexes.
+//! EXPLAIN/PROFILE beyond the operator list, indexes.
 
 pub mod error;
 pub mod expr;

@@ -81,3 +81,53 @@ fn pattern_comprehensions() {
         vec![Value::List(vec![Value::Int(1), Value::Int(1)])]
     );
 }
+
+fn map(entries: &[(&str, Value)]) -> Value {
+    Value::Map(
+        entries
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+    )
+}
+
+#[test]
+fn map_projection() {
+    let e = engine();
+    let q = "MATCH (n:P {name: 'a'}) WITH n, 7 AS seven \
+             RETURN n {.name, .missing, x: 1, seven}";
+    assert_eq!(
+        names(&e, q),
+        vec![map(&[
+            ("name", s("a")),
+            ("missing", Value::Null),
+            ("x", Value::Int(1)),
+            ("seven", Value::Int(7)),
+        ])]
+    );
+    let q = "MATCH (n:P {name: 'a'}) RETURN n {.*, age: n.age + 1}";
+    assert_eq!(
+        names(&e, q),
+        vec![map(&[("name", s("a")), ("age", Value::Int(31))])]
+    );
+    let q = "WITH {a: 1, b: 2} AS m RETURN m {.a, c: 3}";
+    assert_eq!(
+        names(&e, q),
+        vec![map(&[("a", Value::Int(1)), ("c", Value::Int(3))])]
+    );
+    assert_eq!(names(&e, "WITH null AS m RETURN m {.a}"), vec![Value::Null]);
+}
+
+#[test]
+fn comprehensions_over_aggregates() {
+    let e = engine();
+    let q = "MATCH (n:P) RETURN [x IN collect(n.age) WHERE x > 25 | x * 2] AS l";
+    let Value::List(mut l) = names(&e, q).remove(0) else {
+        panic!("not a list")
+    };
+    l.sort_by_key(|v| match v {
+        Value::Int(i) => *i,
+        _ => 0,
+    });
+    assert_eq!(l, vec![Value::Int(60), Value::Int(80), Value::Int(100)]);
+}
