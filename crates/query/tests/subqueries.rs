@@ -131,3 +131,17 @@ fn comprehensions_over_aggregates() {
     });
     assert_eq!(l, vec![Value::Int(60), Value::Int(80), Value::Int(100)]);
 }
+
+#[test]
+fn sub_plans_after_a_write_see_all_of_its_rows() {
+    let e = engine();
+    let q = "MATCH (p:P {name: 'd'}) UNWIND [1, 2] AS x CREATE (p)-[:HAS]->(:I {x: x}) \
+             WITH p, x RETURN x, size([(p)-[:HAS]->(i) | i]) AS n ORDER BY x";
+    assert_eq!(
+        run(&e, q),
+        vec![
+            vec![Value::Int(1), Value::Int(2)],
+            vec![Value::Int(2), Value::Int(2)]
+        ]
+    );
+}

@@ -11,6 +11,7 @@ mod expr;
 mod merge;
 mod pattern;
 mod projection;
+mod reads;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -230,7 +231,8 @@ fn plan_single(p: &mut Planner<'_>, q: &ast::SingleQuery) -> Result<SinglePlan> 
                 "RETURN can only be used at the end of the query.",
             ));
         }
-        let reads = matches!(clause, Clause::Match(_) | Clause::Merge(_));
+        let reads = matches!(clause, Clause::Match(_) | Clause::Merge(_))
+            || reads::clause_reads_in_exprs(clause);
         if (is_write(clause) && read_since) || (reads && wrote_since) {
             op = Op::Eager {
                 input: Box::new(op),
