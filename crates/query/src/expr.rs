@@ -4,11 +4,13 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use storage::{LabelId, PropertyId, Transaction};
 
 use crate::error::{QueryError, Result};
 use crate::functions::{self, Function};
+use crate::plan::Op;
 use crate::value::Value;
 
 /// One row of the executor: a value per symbol slot.
@@ -107,6 +109,23 @@ pub enum PExpr {
         list: Box<PExpr>,
         expr: Box<PExpr>,
     },
+    /// A pattern predicate or `EXISTS { ... }`: whether the read-only sub-plan has a row
+    /// (see [`crate::subplan`]).
+    Exists(Arc<Op>),
+    /// `[(a)-->(b) WHERE pred | map]`: `map` for every row of the read-only sub-plan.
+    PatternComp(Arc<Op>, Box<PExpr>),
+    /// `base {.key, .*, key: expr}`: the selectors in order, later keys overriding earlier.
+    MapProjection(Box<PExpr>, Vec<MapProjItem>),
+}
+
+#[derive(Clone, Debug)]
+pub enum MapProjItem {
+    /// `.key`
+    Property(PropertyId, String),
+    /// `.*`
+    All,
+    /// `key: expr`, and `var` as `var: var`.
+    Entry(String, PExpr),
 }
 
 impl PExpr {
@@ -115,6 +134,40 @@ impl PExpr {
             PExpr::Const(v) => v.clone(),
             PExpr::Param(i) => ctx.params[*i].clone(),
             PExpr::Slot(s) => frame[*s].clone(),
+            PExpr::MapProjection(base, items) => {
+                let base = base.eval(frame, ctx)?;
+                if base.is_null() {
+                    return Ok(Value::Null);
+                }
+                let mut m = BTreeMap::new();
+                for item in items {
+                    match item {
+                        MapProjItem::Property(key, name) => {
+                            m.insert(name.clone(), property_of(&base, *key, name, ctx)?);
+                        }
+                        MapProjItem::All => {
+                            if let Value::Map(all) =
+                                functions::call(Function::Properties, vec![base.clone()], ctx)?
+                            {
+                                m.extend(all);
+                            }
+                        }
+                        MapProjItem::Entry(k, e) => {
+                            m.insert(k.clone(), e.eval(frame, ctx)?);
+                        }
+                    }
+                }
+                Value::Map(m)
+            }
+            PExpr::Exists(plan) => Value::Bool(crate::subplan::exists(plan, frame, ctx)?),
+            PExpr::PatternComp(plan, map) => {
+                let mut out = Vec::new();
+                crate::subplan::for_each(plan, frame, ctx, &mut |frame| {
+                    out.push(map.eval(frame, ctx)?);
+                    Ok(true)
+                })?;
+                Value::List(out)
+            }
             PExpr::Property(e, key, name) => {
                 let base = e.eval(frame, ctx)?;
                 property_of(&base, *key, name, ctx)?

@@ -15,8 +15,8 @@
 //! Values ([`Value`]) carry graph elements by id; their labels and properties are read from the
 //! transaction when an expression or the encoder needs them.
 //!
-//! Not here yet: MERGE, CALL, LOAD CSV, pattern predicates
-//! and comprehensions, map projection, EXPLAIN/PROFILE beyond the operator list, indexes.
+//! Not here yet: CALL, LOAD CSV, EXISTS with a full query, EXPLAIN/PROFILE beyond the operator
+//! list, indexes.
 
 pub mod error;
 pub mod expr;
@@ -25,6 +25,7 @@ pub mod ops;
 pub mod plan;
 pub mod planner;
 pub mod session;
+pub mod subplan;
 pub mod value;
 
 use std::collections::HashMap;

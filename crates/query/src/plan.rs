@@ -102,6 +102,12 @@ pub enum Op {
         exprs: Arc<Vec<PExpr>>,
         detach: bool,
     },
+    /// MERGE: `sub` matches the pattern per input row (over the same frame).
+    Merge {
+        input: Box<Op>,
+        sub: Box<Op>,
+        spec: Arc<ops::MergeSpec>,
+    },
 }
 
 impl Op {
@@ -175,6 +181,9 @@ impl Op {
                 exprs,
                 detach,
             } => Box::new(ops::Delete::new(input.build(), exprs.clone(), *detach)),
+            Op::Merge { input, sub, spec } => {
+                Box::new(ops::Merge::new(input.build(), sub.build(), spec.clone()))
+            }
         }
     }
 
@@ -202,6 +211,7 @@ impl Op {
             Op::Create { .. } => "Create",
             Op::Update { .. } => "SetProperties",
             Op::Delete { .. } => "Delete",
+            Op::Merge { .. } => "Merge",
         }
     }
 
@@ -210,6 +220,7 @@ impl Op {
             Op::Once => vec![],
             Op::Optional { input, sub, .. } => vec![input, sub],
             Op::Union { left, right } => vec![left, right],
+            Op::Merge { input, sub, .. } => vec![input, sub],
             Op::Scan { input, .. }
             | Op::Expand { input, .. }
             | Op::VarExpand { input, .. }

@@ -7,12 +7,14 @@
 //! [`ExecCtx`]. `reset` rewinds a cursor so it can run again for the next row of an outer
 //! operator (OPTIONAL MATCH, subqueries).
 
+mod merge;
 mod read;
 mod shortest;
 mod transform;
 mod varlen;
 mod write;
 
+pub use merge::{Merge, MergeSpec};
 pub use read::{Direction, Expand, ExpandSpec, ScanAll, ScanLabel};
 pub use shortest::{shortest_paths, ShortestPath, ShortestSpec, Step, TxGraph};
 pub use transform::{

@@ -44,7 +44,7 @@ impl Create {
 }
 
 /// Evaluates a properties expression to (key, value) pairs; null values are skipped.
-fn eval_props(
+pub(crate) fn eval_props(
     e: &PExpr,
     frame: &mut Frame,
     ctx: &ExecCtx<'_>,
@@ -84,83 +84,93 @@ impl Cursor for Create {
         if !self.input.pull(frame, ctx)? {
             return Ok(false);
         }
-        for step in self.steps.iter() {
-            match step {
-                CreateStep::Node {
-                    slot,
-                    labels,
-                    props,
-                } => {
-                    let props = match props {
-                        Some(e) => eval_props(e, frame, ctx)?,
-                        None => Vec::new(),
-                    };
-                    let v = ctx.tx.create_vertex();
-                    for l in labels {
-                        ctx.tx.add_label(v, *l)?;
-                    }
-                    ctx.stats.nodes_created += 1;
-                    ctx.stats.labels_added += labels.len() as u64;
-                    ctx.stats.properties_set += props.len() as u64;
-                    for (k, val) in props {
-                        ctx.tx.set_vertex_property(v, k, val)?;
-                    }
-                    frame[*slot] = Value::Node(v);
-                }
-                CreateStep::Edge {
-                    slot,
-                    from,
-                    to,
-                    ty,
-                    props,
-                } => {
-                    let (Value::Node(a), Value::Node(b)) = (&frame[*from], &frame[*to]) else {
-                        return Err(QueryError::semantic(
-                            "Cannot create a relationship from or to a null node",
-                        ));
-                    };
-                    let (a, b) = (*a, *b);
-                    let props = match props {
-                        Some(e) => eval_props(e, frame, ctx)?,
-                        None => Vec::new(),
-                    };
-                    let e = ctx.tx.create_edge(a, b, *ty)?;
-                    ctx.stats.relationships_created += 1;
-                    ctx.stats.properties_set += props.len() as u64;
-                    for (k, val) in props {
-                        ctx.tx.set_edge_property(e, k, val)?;
-                    }
-                    frame[*slot] = Value::Relationship(storage::EdgeRef {
-                        gid: e,
-                        from: a,
-                        to: b,
-                        ty: *ty,
-                    });
-                }
-                CreateStep::Path { slot, nodes, rels } => {
-                    let mut path = crate::value::PathValue {
-                        nodes: Vec::with_capacity(nodes.len()),
-                        rels: Vec::with_capacity(rels.len()),
-                    };
-                    for s in nodes {
-                        if let Value::Node(g) = frame[*s] {
-                            path.nodes.push(g);
-                        }
-                    }
-                    for s in rels {
-                        if let Value::Relationship(r) = frame[*s] {
-                            path.rels.push(r);
-                        }
-                    }
-                    frame[*slot] = Value::Path(Box::new(path));
-                }
-            }
-        }
+        run_create_steps(&self.steps, frame, ctx)?;
         Ok(true)
     }
     fn reset(&mut self) {
         self.input.reset();
     }
+}
+
+/// Runs creation steps on one row (CREATE, and MERGE when it found no match).
+pub(crate) fn run_create_steps(
+    steps: &[CreateStep],
+    frame: &mut Frame,
+    ctx: &mut ExecCtx<'_>,
+) -> Result<()> {
+    for step in steps.iter() {
+        match step {
+            CreateStep::Node {
+                slot,
+                labels,
+                props,
+            } => {
+                let props = match props {
+                    Some(e) => eval_props(e, frame, ctx)?,
+                    None => Vec::new(),
+                };
+                let v = ctx.tx.create_vertex();
+                for l in labels {
+                    ctx.tx.add_label(v, *l)?;
+                }
+                ctx.stats.nodes_created += 1;
+                ctx.stats.labels_added += labels.len() as u64;
+                ctx.stats.properties_set += props.len() as u64;
+                for (k, val) in props {
+                    ctx.tx.set_vertex_property(v, k, val)?;
+                }
+                frame[*slot] = Value::Node(v);
+            }
+            CreateStep::Edge {
+                slot,
+                from,
+                to,
+                ty,
+                props,
+            } => {
+                let (Value::Node(a), Value::Node(b)) = (&frame[*from], &frame[*to]) else {
+                    return Err(QueryError::semantic(
+                        "Cannot create a relationship from or to a null node",
+                    ));
+                };
+                let (a, b) = (*a, *b);
+                let props = match props {
+                    Some(e) => eval_props(e, frame, ctx)?,
+                    None => Vec::new(),
+                };
+                let e = ctx.tx.create_edge(a, b, *ty)?;
+                ctx.stats.relationships_created += 1;
+                ctx.stats.properties_set += props.len() as u64;
+                for (k, val) in props {
+                    ctx.tx.set_edge_property(e, k, val)?;
+                }
+                frame[*slot] = Value::Relationship(storage::EdgeRef {
+                    gid: e,
+                    from: a,
+                    to: b,
+                    ty: *ty,
+                });
+            }
+            CreateStep::Path { slot, nodes, rels } => {
+                let mut path = crate::value::PathValue {
+                    nodes: Vec::with_capacity(nodes.len()),
+                    rels: Vec::with_capacity(rels.len()),
+                };
+                for s in nodes {
+                    if let Value::Node(g) = frame[*s] {
+                        path.nodes.push(g);
+                    }
+                }
+                for s in rels {
+                    if let Value::Relationship(r) = frame[*s] {
+                        path.rels.push(r);
+                    }
+                }
+                frame[*slot] = Value::Path(Box::new(path));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug)]
@@ -241,7 +251,7 @@ fn props_of(tx: &Transaction, e: Entity) -> Result<Vec<(PropertyId, PropertyValu
     })
 }
 
-fn apply_set(item: &SetItem, frame: &mut Frame, ctx: &mut ExecCtx<'_>) -> Result<()> {
+pub(crate) fn apply_set(item: &SetItem, frame: &mut Frame, ctx: &mut ExecCtx<'_>) -> Result<()> {
     match item {
         SetItem::Property { target, key, value } => {
             let Some(ent) = entity(&target.eval(frame, &ctx.eval())?)? else {
@@ -309,7 +319,11 @@ fn apply_set(item: &SetItem, frame: &mut Frame, ctx: &mut ExecCtx<'_>) -> Result
     Ok(())
 }
 
-fn apply_remove(item: &RemoveItem, frame: &mut Frame, ctx: &mut ExecCtx<'_>) -> Result<()> {
+pub(crate) fn apply_remove(
+    item: &RemoveItem,
+    frame: &mut Frame,
+    ctx: &mut ExecCtx<'_>,
+) -> Result<()> {
     match item {
         RemoveItem::Property { target, key } => {
             if let Some(ent) = entity(&target.eval(frame, &ctx.eval())?)? {

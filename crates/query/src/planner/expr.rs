@@ -1,12 +1,16 @@
 //! AST expressions -> planned expressions.
 
+use std::sync::Arc;
+
 use cypher::ast::{self, Expr};
 
+use super::pattern::plan_patterns;
 use super::{Kind, Planner, Scope, Sym};
 use crate::error::{QueryError, Result};
-use crate::expr::{BinOp, CmpOp, PExpr, Quant, StrOp};
+use crate::expr::{BinOp, CmpOp, MapProjItem, PExpr, Quant, StrOp};
 use crate::functions::Function;
 use crate::ops::{AggFunc, AggSpec};
+use crate::plan::Op;
 use crate::value::Value;
 
 /// Aggregation context of a projection: grouping keys (as written) and the aggregates found.
@@ -14,6 +18,9 @@ pub(crate) struct AggCtx<'a> {
     /// Grouping-key expressions and the slots their values are in after aggregation.
     pub keys: &'a [(Expr, usize)],
     pub aggs: Vec<AggSpec>,
+    /// Slots of variables bound inside the projected expression (a list comprehension's
+    /// element): evaluated after aggregation, so they are not grouping keys.
+    pub locals: Vec<usize>,
 }
 
 pub(crate) fn translate(p: &mut Planner<'_>, scope: &Scope, e: &Expr) -> Result<PExpr> {
@@ -52,6 +59,14 @@ pub(crate) fn contains_aggregate(e: &Expr) -> bool {
             items.iter().any(contains_aggregate)
         }
         Expr::Map(entries) => entries.iter().any(|(_, v)| contains_aggregate(v)),
+        Expr::ListComprehension { list, .. } | Expr::Quantifier { list, .. } => {
+            contains_aggregate(list)
+        }
+        Expr::Reduce { init, list, .. } => contains_aggregate(init) || contains_aggregate(list),
+        Expr::MapProjection { items, .. } => items.iter().any(|i| match i {
+            ast::MapProjectionItem::Literal(_, e) => contains_aggregate(e),
+            _ => false,
+        }),
         Expr::Property { expr, .. }
         | Expr::HasLabels { expr, .. }
         | Expr::Not(expr)
@@ -119,6 +134,9 @@ impl Translator<'_, '_, '_, '_> {
                 slot
             })
             .collect();
+        if let Some(agg) = self.agg.as_deref_mut() {
+            agg.locals.extend(&slots);
+        }
         let mut t = Translator {
             p: self.p,
             scope: &inner,
@@ -166,7 +184,12 @@ impl Translator<'_, '_, '_, '_> {
             ),
             Expr::Parameter(name) => PExpr::Param(self.p.param(name)),
             Expr::Variable(name) => {
-                if self.agg.is_some() {
+                let local = |agg: &AggCtx<'_>| {
+                    self.scope
+                        .get(name)
+                        .is_some_and(|sym| agg.locals.contains(&sym.slot))
+                };
+                if self.agg.as_deref().is_some_and(|agg| !local(agg)) {
                     return Err(QueryError::semantic(format!(
                         "Variable `{name}` is used in an aggregating expression but is not a grouping key."
                     )));
@@ -317,11 +340,79 @@ impl Translator<'_, '_, '_, '_> {
                     })
                 })?
             }
-            Expr::PatternComprehension { .. } => return Err(unsupported("Pattern comprehension")),
-            Expr::Exists(_) => return Err(unsupported("EXISTS subqueries")),
-            Expr::PatternPredicate(_) => return Err(unsupported("Pattern predicates")),
-            Expr::MapProjection { .. } => return Err(unsupported("Map projection")),
+            Expr::PatternComprehension {
+                var,
+                pattern,
+                where_clause,
+                map,
+            } => {
+                let part = ast::PatternPart {
+                    var: var.clone(),
+                    kind: ast::PatternKind::Normal,
+                    element: (**pattern).clone(),
+                };
+                let where_clause = where_clause.as_deref().cloned();
+                let (plan, inner) = self.sub_plan(std::slice::from_ref(&part), &where_clause)?;
+                let map = Translator {
+                    p: self.p,
+                    scope: &inner,
+                    agg: None,
+                }
+                .sub(map)?;
+                PExpr::PatternComp(plan, map)
+            }
+            Expr::Exists(sub) => match &**sub {
+                ast::ExistsSubquery::Pattern {
+                    patterns,
+                    where_clause,
+                } => PExpr::Exists(self.sub_plan(patterns, where_clause)?.0),
+                ast::ExistsSubquery::Query(_) => {
+                    return Err(unsupported("EXISTS subqueries with a full query"))
+                }
+            },
+            Expr::PatternPredicate(element) => {
+                let part = ast::PatternPart {
+                    var: None,
+                    kind: ast::PatternKind::Normal,
+                    element: (**element).clone(),
+                };
+                PExpr::Exists(self.sub_plan(std::slice::from_ref(&part), &None)?.0)
+            }
+            Expr::MapProjection { var, items } => {
+                let base = self.sub(&Expr::Variable(var.clone()))?;
+                let items = items
+                    .iter()
+                    .map(|item| {
+                        Ok(match item {
+                            ast::MapProjectionItem::Property(k) => {
+                                MapProjItem::Property(self.p.storage.property(k), k.clone())
+                            }
+                            ast::MapProjectionItem::AllProperties => MapProjItem::All,
+                            ast::MapProjectionItem::Literal(k, e) => {
+                                MapProjItem::Entry(k.clone(), self.expr(e)?)
+                            }
+                            ast::MapProjectionItem::Variable(v) => MapProjItem::Entry(
+                                v.clone(),
+                                self.expr(&Expr::Variable(v.clone()))?,
+                            ),
+                        })
+                    })
+                    .collect::<Result<_>>()?;
+                PExpr::MapProjection(base, items)
+            }
         })
+    }
+
+    /// A read-only MATCH over the current scope, evaluated per row by [`crate::subplan`];
+    /// also returns the scope inside it (the pattern's own variables added).
+    fn sub_plan(
+        &mut self,
+        patterns: &[ast::PatternPart],
+        where_clause: &Option<Expr>,
+    ) -> Result<(Arc<Op>, Scope)> {
+        let mut inner = self.scope.clone();
+        let plan = plan_patterns(self.p, Op::Once, patterns, where_clause, &mut inner)?;
+        Ok((Arc::new(plan), inner))
     }
 
     fn list(&mut self, items: &[Expr]) -> Result<Vec<PExpr>> {

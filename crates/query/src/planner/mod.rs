@@ -8,9 +8,11 @@
 //! semantics.
 
 mod expr;
+mod merge;
 mod paths;
 mod pattern;
 mod projection;
+mod reads;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -230,7 +232,8 @@ fn plan_single(p: &mut Planner<'_>, q: &ast::SingleQuery) -> Result<SinglePlan> 
                 "RETURN can only be used at the end of the query.",
             ));
         }
-        let reads = matches!(clause, Clause::Match(_) | Clause::Merge(_));
+        let reads = matches!(clause, Clause::Match(_) | Clause::Merge(_))
+            || reads::clause_reads_in_exprs(clause);
         if (is_write(clause) && read_since) || (reads && wrote_since) {
             op = Op::Eager {
                 input: Box::new(op),
@@ -320,7 +323,7 @@ fn plan_single(p: &mut Planner<'_>, q: &ast::SingleQuery) -> Result<SinglePlan> 
                     detach: d.detach,
                 }
             }
-            Clause::Merge(_) => return Err(unsupported("MERGE")),
+            Clause::Merge(m) => merge::plan_merge(p, op, m, &mut scope)?,
             Clause::Call(_) => return Err(unsupported("CALL")),
             Clause::LoadCsv(_) => return Err(unsupported("LOAD CSV")),
         };
@@ -356,7 +359,11 @@ fn var_slot(scope: &Scope, name: &str) -> Result<usize> {
         .ok_or_else(|| QueryError::semantic(format!("Variable `{name}` not defined.")))
 }
 
-fn plan_set_item(p: &mut Planner<'_>, scope: &Scope, item: &ast::SetItem) -> Result<SetItem> {
+pub(crate) fn plan_set_item(
+    p: &mut Planner<'_>,
+    scope: &Scope,
+    item: &ast::SetItem,
+) -> Result<SetItem> {
     Ok(match item {
         ast::SetItem::Property { entity, key, value } => SetItem::Property {
             target: expr::translate(p, scope, entity)?,

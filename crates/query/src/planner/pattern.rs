@@ -130,7 +130,7 @@ pub(crate) fn plan_match(
     plan_patterns(p, input, &m.patterns, &m.where_clause, scope)
 }
 
-fn plan_patterns(
+pub(crate) fn plan_patterns(
     p: &mut Planner<'_>,
     mut op: Op,
     patterns: &[PatternPart],

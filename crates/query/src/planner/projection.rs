@@ -82,6 +82,7 @@ pub(crate) fn plan_projection(
         let mut agg = AggCtx {
             keys: &key_exprs,
             aggs: Vec::new(),
+            locals: Vec::new(),
         };
         let mut post = Vec::new();
         for ((_, e), slot) in items.iter().zip(&slots) {
