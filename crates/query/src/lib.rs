@@ -25,6 +25,7 @@ pub mod ops;
 pub mod plan;
 pub mod planner;
 pub mod session;
+pub mod temporal;
 pub mod value;
 
 use std::collections::HashMap;

@@ -15,26 +15,74 @@ pub const NANOS_PER_DAY: i64 = 86_400 * 1_000_000_000;
 pub const MAX_OFFSET_SECONDS: i32 = 18 * 3600;
 
 /// A calendar date: days since 1970-01-01 (proleptic Gregorian).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, bincode::Encode)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+)]
 pub struct Date {
     pub days: i64,
 }
 
 /// A time of day without zone: nanoseconds since midnight, `0..NANOS_PER_DAY`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, bincode::Encode)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+)]
 pub struct LocalTime {
     pub nanos: i64,
 }
 
 /// A time of day at a UTC offset: local nanoseconds since midnight and seconds east of UTC.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, bincode::Encode)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+)]
 pub struct Time {
     pub nanos: i64,
     pub offset_seconds: i32,
 }
 
 /// A date and time without zone: the wall clock read as if it were UTC.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, bincode::Encode)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+)]
 pub struct LocalDateTime {
     pub seconds: i64,
     /// `0..1_000_000_000`.
@@ -42,7 +90,19 @@ pub struct LocalDateTime {
 }
 
 /// An instant with the UTC offset it was written in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, bincode::Encode)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+)]
 pub struct DateTime {
     /// Seconds since 1970-01-01T00:00:00Z.
     pub seconds: i64,
@@ -54,7 +114,19 @@ pub struct DateTime {
 
 /// A duration in the four independent units of openCypher. `nanos` is kept in
 /// `0..1_000_000_000` (seconds carry the sign), as in Java's `Duration`; the others are free.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, bincode::Encode)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+)]
 pub struct Duration {
     pub months: i64,
     pub days: i64,
@@ -63,7 +135,19 @@ pub struct Duration {
 }
 
 /// One temporal value. Variant order is the bincode variant index: append only.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, bincode::Encode)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+)]
 pub enum Temporal {
     Date(Date),
     LocalTime(LocalTime),
