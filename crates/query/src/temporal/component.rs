@@ -45,9 +45,11 @@ pub fn component(t: &Temporal, name: &str) -> Result<Value> {
         match name {
             "epochSeconds" => return Ok(Value::Int(x.seconds)),
             "epochMillis" => {
-                return Ok(Value::Int(
-                    x.seconds * 1000 + i64::from(x.nanos) / 1_000_000,
-                ))
+                let millis = x
+                    .seconds
+                    .checked_mul(1000)
+                    .and_then(|m| m.checked_add(i64::from(x.nanos) / 1_000_000));
+                return millis.map(Value::Int).ok_or_else(super::range_error);
             }
             _ => {}
         }

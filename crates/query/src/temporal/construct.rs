@@ -234,9 +234,12 @@ fn shift(parts: &mut Parts, seconds: i64) {
     let delta = chrono::TimeDelta::seconds(seconds);
     match parts.date {
         Some(date) => {
-            let moved = date.and_time(naive_time(time)) + delta;
-            parts.date = Some(moved.date());
-            parts.time = Some(nanos_of(moved.time()));
+            // Only fails at the ends of chrono's range; the value is then left unshifted and
+            // building it reports the range error.
+            if let Some(moved) = date.and_time(naive_time(time)).checked_add_signed(delta) {
+                parts.date = Some(moved.date());
+                parts.time = Some(nanos_of(moved.time()));
+            }
         }
         None => {
             parts.time = Some(

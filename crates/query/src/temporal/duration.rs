@@ -271,8 +271,10 @@ pub fn between(f: TemporalFn, a: &Temporal, b: &Temporal) -> Result<Duration> {
     let (pa, mut pb) = (Parts::of(a)?, Parts::of(b)?);
     if let (Some(oa), Some(ob)) = (pa.offset, pb.offset) {
         if let (Some(date), Some(time)) = (pb.date, pb.time) {
-            let shifted = date.and_time(naive_time(time))
-                + chrono::TimeDelta::seconds(i64::from(oa) - i64::from(ob));
+            let shifted = date
+                .and_time(naive_time(time))
+                .checked_add_signed(chrono::TimeDelta::seconds(i64::from(oa) - i64::from(ob)))
+                .ok_or_else(range_error)?;
             pb.date = Some(shifted.date());
             pb.time = Some(nanos_of(shifted.time()));
         } else if let Some(time) = pb.time {
@@ -283,8 +285,12 @@ pub fn between(f: TemporalFn, a: &Temporal, b: &Temporal) -> Result<Duration> {
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).ok_or_else(range_error)?;
     let date_a = pa.date.or(pb.date).unwrap_or(epoch);
     let date_b = pb.date.or(pa.date).unwrap_or(epoch);
-    let start = date_a.and_time(naive_time(0)) + nanos_delta(pa.time.unwrap_or(0));
-    let end = date_b.and_time(naive_time(0)) + nanos_delta(pb.time.unwrap_or(0));
+    let at = |date: chrono::NaiveDate, time: Option<i64>| {
+        date.and_time(naive_time(0))
+            .checked_add_signed(nanos_delta(time.unwrap_or(0)))
+            .ok_or_else(range_error)
+    };
+    let (start, end) = (at(date_a, pa.time)?, at(date_b, pb.time)?);
     let total_nanos = |from: NaiveDateTime| -> Result<i128> {
         (end - from)
             .num_nanoseconds()

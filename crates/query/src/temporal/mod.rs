@@ -267,7 +267,11 @@ pub(crate) fn local_datetime_of(n: NaiveDateTime) -> LocalDateTime {
 
 /// A datetime's wall clock at its own offset.
 pub(crate) fn local_of(d: &DateTime) -> Result<NaiveDateTime> {
-    naive_datetime(d.seconds + i64::from(d.offset_seconds), d.nanos)
+    let local = d
+        .seconds
+        .checked_add(i64::from(d.offset_seconds))
+        .ok_or_else(range_error)?;
+    naive_datetime(local, d.nanos)
 }
 
 /// The datetime whose wall clock at `offset_seconds` is `local`.

@@ -70,6 +70,10 @@ fn num(s: &str) -> Option<i64> {
 
 /// Any ISO-8601 date form (see the module doc).
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    // Every form is ASCII; checking that first makes all byte-index slicing below safe.
+    if !s.is_ascii() {
+        return None;
+    }
     let (negative, body) = match s.as_bytes().first()? {
         b'+' => (false, &s[1..]),
         b'-' => (true, &s[1..]),
@@ -124,6 +128,9 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
 /// A time with an optional zone. `Ok(None)` when the text is no time at all; an error for a
 /// named zone, which needs a tz database this build does not have.
 pub fn parse_time_zone(s: &str) -> Result<Option<(i64, Option<i32>)>> {
+    if !s.is_ascii() {
+        return Ok(None);
+    }
     let split = s[1.min(s.len())..]
         .find(['Z', 'z', '+', '-', '['])
         .map(|i| i + 1);
@@ -147,6 +154,9 @@ pub fn parse_time_zone(s: &str) -> Result<Option<(i64, Option<i32>)>> {
 /// `Z`, `+01`, `+0100`, `+01:00` (also with seconds) as seconds east of UTC; `Ok(None)` for
 /// text that is no offset; an error for a named zone.
 pub fn parse_offset(z: &str) -> Result<Option<i32>> {
+    if !z.is_ascii() {
+        return Ok(None);
+    }
     if z.eq_ignore_ascii_case("z") {
         return Ok(Some(0));
     }
@@ -237,6 +247,9 @@ fn fraction_nanos(f: &str) -> Option<i64> {
 pub fn parse_duration(s: &str) -> Result<Duration> {
     let err = || bad("DURATION", s);
     let text = s.trim();
+    if !text.is_ascii() {
+        return Err(err());
+    }
     let (negate, text) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),
         Some(b'+') => (false, &text[1..]),
@@ -421,5 +434,19 @@ mod tests {
         assert!(parse_duration("P").is_err());
         assert!(parse_duration("1D").is_err());
         assert!(parse_duration("PT1D").is_err());
+    }
+
+    proptest::proptest! {
+        /// Parsers take user text: they may refuse it, never panic on it.
+        #[test]
+        fn parsers_never_panic(s in "[-+0-9:.,TWZPYMDHS\\[\\]/é ]{0,24}") {
+            let _ = parse_date(&s);
+            let _ = parse_time_zone(&s);
+            let _ = parse_offset(&s);
+            let _ = parse_duration(&s);
+            for kind in [Kind::Date, Kind::Time, Kind::DateTime, Kind::Duration] {
+                let _ = parse_parts(kind, &s);
+            }
+        }
     }
 }
