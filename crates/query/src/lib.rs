@@ -14,6 +14,8 @@
 //!
 //! Values ([`Value`]) carry graph elements by id; their labels and properties are read from the
 //! transaction when an expression or the encoder needs them.
+//! Temporal values (dates, times, durations) are [`storage::Temporal`]s; [`temporal`] parses,
+//! constructs, compares, formats and computes with them.
 //!
 //! Not here yet: MERGE, CALL, LOAD CSV, variable-length and shortest paths, pattern predicates
 //! and comprehensions, map projection, EXPLAIN/PROFILE beyond the operator list, indexes.
