@@ -477,6 +477,7 @@ pub fn property_of(base: &Value, key: PropertyId, name: &str, ctx: &EvalCtx<'_>)
         Value::Node(g) => Value::from(ctx.tx.vertex_property(*g, key)?),
         Value::Relationship(r) => Value::from(ctx.tx.edge_property(r.gid, key)?),
         Value::Map(m) => m.get(name).cloned().unwrap_or(Value::Null),
+        Value::Temporal(t) => crate::temporal::component::component(t, name)?,
         other => {
             return Err(QueryError::type_error(format!(
                 "Cannot read property '{name}' of {}",
@@ -557,6 +558,9 @@ pub fn arith(op: BinOp, a: Value, b: Value) -> Result<Value> {
     let overflow = || QueryError::Arithmetic("integer overflow".into());
     Ok(match (op, a, b) {
         (_, Null, _) | (_, _, Null) => Null,
+        (op, x, y) if matches!(x, Temporal(_)) || matches!(y, Temporal(_)) => {
+            crate::temporal::duration::arith(op, x, y)?
+        }
         (BinOp::Add, Int(x), Int(y)) => Int(x.checked_add(y).ok_or_else(overflow)?),
         (BinOp::Sub, Int(x), Int(y)) => Int(x.checked_sub(y).ok_or_else(overflow)?),
         (BinOp::Mul, Int(x), Int(y)) => Int(x.checked_mul(y).ok_or_else(overflow)?),

@@ -5,6 +5,7 @@ use storage::PropertyValue;
 
 use crate::error::{QueryError, Result};
 use crate::expr::EvalCtx;
+use crate::temporal;
 use crate::value::{format_float, PathValue, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -53,6 +54,8 @@ pub enum Function {
     Log10,
     Pi,
     E,
+    /// `date`, `datetime`, `duration.between` ...: see [`crate::temporal`].
+    Temporal(temporal::TemporalFn),
 }
 
 impl Function {
@@ -104,7 +107,10 @@ impl Function {
             "log10" => (Log10, 1, 1),
             "pi" => (Pi, 0, 0),
             "e" => (E, 0, 0),
-            _ => return Err(QueryError::semantic(format!("Unknown function '{name}'."))),
+            lower => match temporal::resolve(lower) {
+                Some((t, min, max)) => (Temporal(t), min, max),
+                None => return Err(QueryError::semantic(format!("Unknown function '{name}'."))),
+            },
         };
         if argc < min || argc > max {
             return Err(QueryError::semantic(format!(
@@ -116,7 +122,11 @@ impl Function {
 
     /// False for functions whose result varies between calls with the same arguments.
     pub fn is_deterministic(self) -> bool {
-        !matches!(self, Function::Rand | Function::Timestamp)
+        // Temporal constructors read the clock when called without arguments.
+        !matches!(
+            self,
+            Function::Rand | Function::Timestamp | Function::Temporal(_)
+        )
     }
 }
 
@@ -129,6 +139,9 @@ fn type_err(f: Function, v: &Value) -> QueryError {
 
 pub fn call(f: Function, mut args: Vec<Value>, ctx: &EvalCtx<'_>) -> Result<Value> {
     use Function::*;
+    if let Temporal(t) = f {
+        return temporal::call(t, args);
+    }
     let storage = ctx.tx.storage();
     // Null in, null out for every function but coalesce and the nullary ones.
     if !matches!(f, Coalesce | Rand | Timestamp | Pi | E)
@@ -241,6 +254,7 @@ pub fn call(f: Function, mut args: Vec<Value>, ctx: &EvalCtx<'_>) -> Result<Valu
             Value::Int(i) => Value::String(i.to_string()),
             Value::Float(x) => Value::String(format_float(*x)),
             Value::Bool(b) => Value::String(b.to_string()),
+            Value::Temporal(t) => Value::String(temporal::format::format(t)),
             v => return Err(type_err(f, v)),
         },
         ToBoolean => match &a0 {
@@ -362,6 +376,7 @@ pub fn call(f: Function, mut args: Vec<Value>, ctx: &EvalCtx<'_>) -> Result<Valu
             (_, Value::Null) => Value::Null,
             (v, _) => return Err(type_err(f, &v)),
         },
+        Temporal(_) => unreachable!("temporal functions return before the null check"),
     })
 }
 

@@ -14,6 +14,8 @@
 //!
 //! Values ([`Value`]) carry graph elements by id; their labels and properties are read from the
 //! transaction when an expression or the encoder needs them.
+//! Temporal values (dates, times, durations) are [`storage::Temporal`]s; [`temporal`] parses,
+//! constructs, compares, formats and computes with them.
 //!
 //! Not here yet: CALL, LOAD CSV, EXISTS with a full query, EXPLAIN/PROFILE beyond the operator
 //! list, indexes.
@@ -26,6 +28,7 @@ pub mod plan;
 pub mod planner;
 pub mod session;
 pub mod subplan;
+pub mod temporal;
 pub mod value;
 
 use std::collections::HashMap;

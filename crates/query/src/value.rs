@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use storage::{EdgeRef, Gid, PropertyValue};
+use storage::{EdgeRef, Gid, PropertyValue, Temporal};
 
 /// A path: `nodes.len() == rels.len() + 1`; `rels[i]` joins `nodes[i]` and `nodes[i + 1]`
 /// (in either direction, which the Bolt encoder works out from the edge's endpoints).
@@ -31,6 +31,8 @@ pub enum Value {
     Node(Gid),
     Relationship(EdgeRef),
     Path(Box<PathValue>),
+    /// A date, time, date-time or duration (see [`crate::temporal`]).
+    Temporal(Temporal),
 }
 
 impl Value {
@@ -52,6 +54,7 @@ impl Value {
             Value::Node(_) => "NODE",
             Value::Relationship(_) => "RELATIONSHIP",
             Value::Path(_) => "PATH",
+            Value::Temporal(t) => crate::temporal::Kind::of(t).type_name(),
         }
     }
 
@@ -74,6 +77,7 @@ impl Value {
                     .map(|(k, v)| Some((k.clone(), v.to_property()?)))
                     .collect::<Option<BTreeMap<_, _>>>()?,
             ),
+            Value::Temporal(t) => PropertyValue::Temporal(*t),
             Value::Bytes(_) | Value::Node(_) | Value::Relationship(_) | Value::Path(_) => {
                 return None
             }
@@ -139,6 +143,7 @@ impl Value {
             (Float(a), Float(b)) => a.partial_cmp(b),
             (String(a), String(b)) => Some(a.cmp(b)),
             (Bool(a), Bool(b)) => Some(a.cmp(b)),
+            (Temporal(a), Temporal(b)) => crate::temporal::compare(a, b),
             (List(a), List(b)) => {
                 for (x, y) in a.iter().zip(b) {
                     match x.cypher_cmp(y)? {
@@ -162,11 +167,12 @@ impl Value {
                 Value::Relationship(_) => 2,
                 Value::List(_) => 3,
                 Value::Path(_) => 4,
-                Value::Bytes(_) => 5,
-                Value::String(_) => 6,
-                Value::Bool(_) => 7,
-                Value::Int(_) | Value::Float(_) => 8,
-                Value::Null => 9,
+                Value::Temporal(_) => 5,
+                Value::Bytes(_) => 6,
+                Value::String(_) => 7,
+                Value::Bool(_) => 8,
+                Value::Int(_) | Value::Float(_) => 9,
+                Value::Null => 10,
             }
         }
         use Value::*;
@@ -190,6 +196,7 @@ impl Value {
             (String(a), String(b)) => a.cmp(b),
             (Bool(a), Bool(b)) => a.cmp(b),
             (Bytes(a), Bytes(b)) => a.cmp(b),
+            (Temporal(a), Temporal(b)) => crate::temporal::order(a, b),
             (Node(a), Node(b)) => a.cmp(b),
             (Relationship(a), Relationship(b)) => a.gid.cmp(&b.gid),
             (List(a), List(b)) => {
@@ -241,6 +248,7 @@ impl From<&PropertyValue> for Value {
             PropertyValue::Map(m) => {
                 Value::Map(m.iter().map(|(k, v)| (k.clone(), Value::from(v))).collect())
             }
+            PropertyValue::Temporal(t) => Value::Temporal(*t),
         }
     }
 }
@@ -270,6 +278,7 @@ pub enum GroupKey {
     Node(Gid),
     Relationship(Gid),
     Path(Vec<Gid>, Vec<Gid>),
+    Temporal(Temporal),
 }
 
 impl From<&Value> for GroupKey {
@@ -300,6 +309,7 @@ impl From<&Value> for GroupKey {
             Value::Path(p) => {
                 GroupKey::Path(p.nodes.clone(), p.rels.iter().map(|r| r.gid).collect())
             }
+            Value::Temporal(t) => GroupKey::Temporal(*t),
         }
     }
 }
@@ -337,6 +347,7 @@ impl fmt::Display for Value {
             Value::Node(g) => write!(f, "({g})"),
             Value::Relationship(r) => write!(f, "[{}]", r.gid),
             Value::Path(p) => write!(f, "<path of {} relationships>", p.rels.len()),
+            Value::Temporal(t) => write!(f, "{}", crate::temporal::format::format(t)),
         }
     }
 }

@@ -10,7 +10,7 @@ use bolt::Version;
 use query::{PathValue, QueryError, Value};
 use storage::{EdgeRef, Gid, PropertyValue, StorageError, Transaction};
 
-/// Converts RUN parameters. Structures (temporal, spatial) are not supported yet.
+/// Converts RUN parameters. Temporal structures are supported; spatial ones not yet.
 pub fn params_from_bolt(
     params: Vec<(String, BoltValue)>,
 ) -> Result<HashMap<String, Value>, QueryError> {
@@ -42,15 +42,18 @@ fn value_from_bolt(v: BoltValue) -> Result<Value, QueryError> {
             Value::Map(m)
         }
         BoltValue::Struct(s) => {
+            if let Some(t) = crate::convert_temporal::from_bolt(&s)? {
+                return Ok(Value::Temporal(t));
+            }
             return Err(QueryError::Type(format!(
-                "Parameters of structure type 0x{:02X} (temporal and spatial values) are not supported yet.",
+                "Parameters of structure type 0x{:02X} (spatial values) are not supported yet.",
                 s.tag
-            )))
+            )));
         }
     })
 }
 
-pub fn write_property(p: &mut Packer<'_>, v: &PropertyValue) {
+pub fn write_property(p: &mut Packer<'_>, v: &PropertyValue, version: Version) {
     match v {
         PropertyValue::Null => p.write_null(),
         PropertyValue::Bool(b) => p.write_bool(*b),
@@ -60,16 +63,17 @@ pub fn write_property(p: &mut Packer<'_>, v: &PropertyValue) {
         PropertyValue::List(items) => {
             p.write_list_header(items.len());
             for i in items {
-                write_property(p, i);
+                write_property(p, i, version);
             }
         }
         PropertyValue::Map(m) => {
             p.write_map_header(m.len());
             for (k, v) in m {
                 p.write_string(k);
-                write_property(p, v);
+                write_property(p, v, version);
             }
         }
+        PropertyValue::Temporal(t) => p.write_value(&crate::convert_temporal::to_bolt(t, version)),
     }
 }
 
@@ -104,6 +108,7 @@ pub fn write_value(
         Value::Node(g) => write_node(p, *g, need_tx(tx)?, version)?,
         Value::Relationship(r) => write_relationship(p, r, need_tx(tx)?, version)?,
         Value::Path(path) => write_path(p, path, need_tx(tx)?, version)?,
+        Value::Temporal(t) => p.write_value(&crate::convert_temporal::to_bolt(t, version)),
     }
     Ok(())
 }
@@ -116,11 +121,12 @@ fn write_props(
     p: &mut Packer<'_>,
     props: &[(storage::PropertyId, PropertyValue)],
     tx: &Transaction,
+    version: Version,
 ) {
     let storage = tx.storage();
     for (k, v) in props {
         p.write_string(&storage.property_name(*k));
-        write_property(p, v);
+        write_property(p, v, version);
     }
 }
 
@@ -144,7 +150,7 @@ fn write_node(
         &element_id,
         labels.iter().map(|l| &**l),
         props.len(),
-        |p| write_props(p, &props, tx),
+        |p| write_props(p, &props, tx, version),
     );
     Ok(())
 }
@@ -168,7 +174,7 @@ fn write_relationship(
         end_element_id: &to,
     };
     p.write_relationship_with(version, &header, props.len(), |p| {
-        write_props(p, &props, tx)
+        write_props(p, &props, tx, version)
     });
     Ok(())
 }
@@ -225,7 +231,7 @@ fn write_path(
             &r.gid.to_string(),
             &ty,
             props.len(),
-            |p| write_props(p, &props, tx),
+            |p| write_props(p, &props, tx, version),
         );
     }
     p.write_list_header(indices.len());

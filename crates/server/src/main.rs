@@ -8,6 +8,7 @@ mod backend;
 mod config;
 mod connection;
 mod convert;
+mod convert_temporal;
 mod listener;
 mod logging;
 

@@ -15,6 +15,7 @@ use bincode::error::DecodeError;
 use bincode::Decode;
 use serde::{Deserialize, Serialize};
 
+use crate::temporal::Temporal;
 use crate::PropertyId;
 
 /// The deepest list/map nesting a decoded [`PropertyValue`] may have.
@@ -39,6 +40,8 @@ pub enum PropertyValue {
     List(Vec<PropertyValue>),
     /// A map with string keys, ordered by key.
     Map(BTreeMap<String, PropertyValue>),
+    /// A date, time, date-time or duration.
+    Temporal(Temporal),
 }
 
 impl PropertyValue {
@@ -119,10 +122,11 @@ fn decode_value<D: Decoder>(decoder: &mut D, depth: usize) -> Result<PropertyVal
             }
             PropertyValue::Map(map)
         }
+        7 => PropertyValue::Temporal(Temporal::decode(decoder)?),
         found => {
             return Err(DecodeError::UnexpectedVariant {
                 type_name: "PropertyValue",
-                allowed: &bincode::error::AllowedEnumVariants::Range { min: 0, max: 6 },
+                allowed: &bincode::error::AllowedEnumVariants::Range { min: 0, max: 7 },
                 found,
             })
         }
@@ -224,6 +228,18 @@ mod tests {
             "héllo".into(),
             PropertyValue::List(vec![1i64.into(), "x".into(), PropertyValue::List(vec![])]),
             PropertyValue::Map(map),
+            PropertyValue::Temporal(Temporal::Date(crate::temporal::Date { days: -719_162 })),
+            PropertyValue::Temporal(Temporal::DateTime(crate::temporal::DateTime {
+                seconds: 1,
+                nanos: 999_999_999,
+                offset_seconds: -3600,
+            })),
+            PropertyValue::Temporal(Temporal::Duration(crate::temporal::Duration {
+                months: -1,
+                days: 2,
+                seconds: -3,
+                nanos: 4,
+            })),
         ];
         for value in values {
             assert_eq!(decode(&encode(&value)).unwrap(), value);
@@ -241,9 +257,14 @@ mod tests {
         let bytes: Vec<u8> = std::iter::repeat_n([5u8, 1u8], 100_000).flatten().collect();
         assert!(decode(&bytes).is_err());
         assert!(matches!(
-            decode(&[7]),
-            Err(DecodeError::UnexpectedVariant { found: 7, .. })
+            decode(&[8]),
+            Err(DecodeError::UnexpectedVariant { found: 8, .. })
         ));
+        // A local time past midnight is out of range.
+        let bad = PropertyValue::Temporal(Temporal::LocalTime(crate::temporal::LocalTime {
+            nanos: crate::temporal::NANOS_PER_DAY,
+        }));
+        assert!(decode(&encode(&bad)).is_err());
         // A huge declared length with no elements is an error, not an allocation.
         assert!(decode(&[5, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]).is_err());
     }
