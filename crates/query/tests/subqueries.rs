@@ -42,6 +42,8 @@ fn pattern_predicates_in_where() {
     assert_eq!(names(&e, q), vec![s("a"), s("b")]);
     let q = "MATCH (n:P) WHERE NOT (n)--() RETURN n.name";
     assert_eq!(names(&e, q), vec![s("d")]);
+    let q = "MATCH (n:P) WHERE exists((n)<-[:KNOWS]-()) RETURN n.name ORDER BY n.name";
+    assert_eq!(names(&e, q), vec![s("b"), s("c")]);
     let q = "MATCH (x:P {name: 'a'}), (y:P) WHERE (x)-->(y) RETURN y.name";
     assert_eq!(names(&e, q), vec![s("b")]);
 }

@@ -260,6 +260,11 @@ impl Translator<'_, '_, '_, '_> {
             } => {
                 if let Some(f) = AggFunc::resolve(name) {
                     self.aggregate(f, *distinct, args)?
+                } else if name.eq_ignore_ascii_case("exists")
+                    && matches!(args.as_slice(), [Expr::PatternPredicate(_)])
+                {
+                    // Legacy `exists((a)-->())`: the pattern predicate itself.
+                    self.expr(&args[0])?
                 } else if name.eq_ignore_ascii_case("exists") && args.len() == 1 {
                     // Legacy `exists(n.prop)`.
                     PExpr::IsNull(self.sub(&args[0])?, true)
