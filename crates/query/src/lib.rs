@@ -15,8 +15,8 @@
 //! Values ([`Value`]) carry graph elements by id; their labels and properties are read from the
 //! transaction when an expression or the encoder needs them.
 //!
-//! Not here yet: CALL, LOAD CSV, variable-length and shortest paths, EXISTS bodies beyond MATCH / RETURN,
-//! EXPLAIN/PROFILE beyond the operator list, indexes.
+//! Not here yet: CALL, LOAD CSV, variable-length and shortest paths, EXISTS bodies beyond
+//! MATCH / RETURN, EXPLAIN/PROFILE beyond the operator list, indexes.
 
 pub mod error;
 pub mod expr;
