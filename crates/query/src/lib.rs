@@ -17,8 +17,8 @@
 //! Temporal values (dates, times, durations) are [`storage::Temporal`]s; [`temporal`] parses,
 //! constructs, compares, formats and computes with them.
 //!
-//! Not here yet: CALL, LOAD CSV, EXISTS with a full query, EXPLAIN/PROFILE beyond the operator
-//! list, indexes.
+//! Not here yet: CALL, LOAD CSV, EXISTS bodies beyond MATCH / RETURN, EXPLAIN/PROFILE beyond
+//! the operator list, indexes.
 
 pub mod error;
 pub mod expr;

@@ -42,6 +42,8 @@ fn pattern_predicates_in_where() {
     assert_eq!(names(&e, q), vec![s("a"), s("b")]);
     let q = "MATCH (n:P) WHERE NOT (n)--() RETURN n.name";
     assert_eq!(names(&e, q), vec![s("d")]);
+    let q = "MATCH (n:P) WHERE exists((n)<-[:KNOWS]-()) RETURN n.name ORDER BY n.name";
+    assert_eq!(names(&e, q), vec![s("b"), s("c")]);
     let q = "MATCH (x:P {name: 'a'}), (y:P) WHERE (x)-->(y) RETURN y.name";
     assert_eq!(names(&e, q), vec![s("b")]);
 }
@@ -52,6 +54,15 @@ fn exists_subqueries() {
     let q = "MATCH (n:P) WHERE EXISTS { MATCH (n)-[:KNOWS]->(m) WHERE m.age > 30 } \
              RETURN n.name";
     assert_eq!(names(&e, q), vec![s("b")]);
+    let q = "MATCH (n:P) WHERE EXISTS { MATCH (n)-->(m) MATCH (m)-->(o) RETURN o.name } \
+             RETURN n.name";
+    assert_eq!(names(&e, q), vec![s("a")]);
+    assert!(e
+        .execute(
+            "MATCH (n) WHERE EXISTS { MATCH (n)-->(m) RETURN count(m) } RETURN n",
+            &HashMap::new()
+        )
+        .is_err());
     let q = "MATCH (n:P) RETURN n.name, EXISTS { (n)<--() } AS known ORDER BY n.name";
     let rows = run(&e, q);
     let known: Vec<Value> = rows.into_iter().map(|r| r[1].clone()).collect();

@@ -260,6 +260,11 @@ impl Translator<'_, '_, '_, '_> {
             } => {
                 if let Some(f) = AggFunc::resolve(name) {
                     self.aggregate(f, *distinct, args)?
+                } else if name.eq_ignore_ascii_case("exists")
+                    && matches!(args.as_slice(), [Expr::PatternPredicate(_)])
+                {
+                    // Legacy `exists((a)-->())`: the pattern predicate itself.
+                    self.expr(&args[0])?
                 } else if name.eq_ignore_ascii_case("exists") && args.len() == 1 {
                     // Legacy `exists(n.prop)`.
                     PExpr::IsNull(self.sub(&args[0])?, true)
@@ -366,9 +371,7 @@ impl Translator<'_, '_, '_, '_> {
                     patterns,
                     where_clause,
                 } => PExpr::Exists(self.sub_plan(patterns, where_clause)?.0),
-                ast::ExistsSubquery::Query(_) => {
-                    return Err(unsupported("EXISTS subqueries with a full query"))
-                }
+                ast::ExistsSubquery::Query(q) => PExpr::Exists(self.exists_query(q)?),
             },
             Expr::PatternPredicate(element) => {
                 let part = ast::PatternPart {
@@ -413,6 +416,40 @@ impl Translator<'_, '_, '_, '_> {
         let mut inner = self.scope.clone();
         let plan = plan_patterns(self.p, Op::Once, patterns, where_clause, &mut inner)?;
         Ok((Arc::new(plan), inner))
+    }
+
+    /// `EXISTS { MATCH ... [MATCH ...] [RETURN ...] }`: a plain RETURN (no aggregation,
+    /// DISTINCT, SKIP or LIMIT) keeps the row count, so existence only depends on the matches.
+    /// Other query shapes need operators [`crate::subplan`] does not walk.
+    fn exists_query(&mut self, q: &ast::Query) -> Result<Arc<Op>> {
+        let shape = || unsupported("EXISTS subqueries other than MATCH ... [RETURN ...]");
+        if !q.unions.is_empty() {
+            return Err(shape());
+        }
+        let mut inner = self.scope.clone();
+        let mut op = Op::Once;
+        for clause in &q.first.clauses {
+            match clause {
+                ast::Clause::Match(m) if !m.optional => {
+                    op = super::pattern::plan_match(self.p, op, m, &mut inner)?;
+                }
+                ast::Clause::Return(r) => {
+                    let proj = &r.projection;
+                    if proj.distinct
+                        || proj.skip.is_some()
+                        || proj.limit.is_some()
+                        || proj.items.iter().any(|i| contains_aggregate(&i.expr))
+                    {
+                        return Err(shape());
+                    }
+                    for item in &proj.items {
+                        translate(self.p, &inner, &item.expr)?;
+                    }
+                }
+                _ => return Err(shape()),
+            }
+        }
+        Ok(Arc::new(op))
     }
 
     fn list(&mut self, items: &[Expr]) -> Result<Vec<PExpr>> {
