@@ -15,7 +15,7 @@ use storage::Transaction;
 
 use crate::error::{QueryError, Result};
 use crate::expr::Frame;
-use crate::ops::{BoxCursor, ExecCtx, Guard, InterruptProbe, Stats};
+use crate::ops::{BoxCursor, ExecCtx, Guard, InterruptProbe, Stats, TxRef};
 use crate::planner::{Plan, QueryPlan, QueryType};
 use crate::value::Value;
 use crate::Engine;
@@ -333,13 +333,12 @@ impl Session {
                 let tx = tx.ok_or_else(|| {
                     QueryError::Transaction("The transaction of this result has ended.".into())
                 })?;
-                let mut ctx = ExecCtx {
-                    tx,
+                let mut ctx = ExecCtx::new(
+                    TxRef::Exclusive(tx),
                     params,
-                    stats: &mut stream.stats,
-                    guard: &stream.guard,
-                    ticks: 0,
-                };
+                    &mut stream.stats,
+                    &stream.guard,
+                );
                 stream.guard.check()?;
                 if out_slots.is_empty() {
                     // No RETURN (a pure update): run it to the end, there are no records.
@@ -352,7 +351,7 @@ impl Session {
                         *peeked = Some(p);
                         return Ok(true);
                     }
-                    sink(&p, Some(ctx.tx))?;
+                    sink(&p, Some(ctx.tx()))?;
                     left -= 1;
                 }
                 loop {
@@ -369,7 +368,7 @@ impl Session {
                         *peeked = Some(std::mem::take(&mut row));
                         return Ok(true);
                     }
-                    sink(&row, Some(ctx.tx))?;
+                    sink(&row, Some(ctx.tx()))?;
                     left -= 1;
                 }
             }

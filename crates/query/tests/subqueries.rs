@@ -156,3 +156,31 @@ fn sub_plans_after_a_write_see_all_of_its_rows() {
         ]
     );
 }
+
+#[test]
+fn variable_length_and_shortest_paths_inside_expressions() {
+    // An empty graph (not the shared fixture), so every node is accounted for below.
+    let e = Engine::new(
+        Storage::new(StorageConfig::default()),
+        EngineConfig::default(),
+    );
+    run(
+        &e,
+        "CREATE (:S {n: 1})-[:T]->(:M)-[:T]->(:E {n: 3}), (:Lone {n: 4})",
+    );
+    // A pattern predicate over a variable-length pattern.
+    let rows = run(&e, "MATCH (a) WHERE (a)-[:T*2]->() RETURN a.n");
+    assert_eq!(rows, vec![vec![Value::Int(1)]]);
+    // EXISTS with a variable-length body.
+    let rows = run(
+        &e,
+        "MATCH (a) WHERE NOT EXISTS { (a)-[*1..3]-() } RETURN a.n",
+    );
+    assert_eq!(rows, vec![vec![Value::Int(4)]]);
+    // A pattern comprehension collecting every reachable end.
+    let rows = run(&e, "MATCH (a:S) RETURN size([(a)-[:T*]->(b) | b]) AS reach");
+    assert_eq!(rows, vec![vec![Value::Int(2)]]);
+    // shortestPath inside an EXISTS body.
+    let q = "MATCH (a:S), (b) WHERE EXISTS { MATCH p = shortestPath((a)-[*]->(b)) WHERE length(p) = 2 } RETURN b.n";
+    assert_eq!(run(&e, q), vec![vec![Value::Int(3)]]);
+}

@@ -135,19 +135,73 @@ impl Guard {
 /// How often (in rows) loops check the guard.
 pub(crate) const GUARD_EVERY: u32 = 1024;
 
+/// The transaction as a cursor tree may use it: exclusively for a query (which may write), or
+/// shared for a read-only sub-plan evaluated inside an expression (a pattern predicate, EXISTS,
+/// a pattern comprehension), where only a `&Transaction` is at hand.
+pub enum TxRef<'a> {
+    Exclusive(&'a mut Transaction),
+    Shared(&'a Transaction),
+}
+
 /// Everything a cursor may use during one pull.
 pub struct ExecCtx<'a> {
-    pub tx: &'a mut Transaction,
+    tx: TxRef<'a>,
     pub params: &'a [Value],
     pub stats: &'a mut Stats,
     pub guard: &'a Guard,
     pub ticks: u32,
 }
 
+impl<'a> ExecCtx<'a> {
+    pub fn new(
+        tx: TxRef<'a>,
+        params: &'a [Value],
+        stats: &'a mut Stats,
+        guard: &'a Guard,
+    ) -> ExecCtx<'a> {
+        ExecCtx {
+            tx,
+            params,
+            stats,
+            guard,
+            ticks: 0,
+        }
+    }
+}
+
 impl ExecCtx<'_> {
+    /// The transaction, for reading.
+    pub fn tx(&self) -> &Transaction {
+        match &self.tx {
+            TxRef::Exclusive(t) => t,
+            TxRef::Shared(t) => t,
+        }
+    }
+
+    /// The transaction, for writing; an error in a read-only sub-plan (the planner never puts a
+    /// write there, so this is a bug guard, not a user-facing path).
+    pub fn tx_mut(&mut self) -> Result<&mut Transaction> {
+        match &mut self.tx {
+            TxRef::Exclusive(t) => Ok(t),
+            TxRef::Shared(_) => Err(QueryError::semantic(
+                "A write cannot run inside an expression's read-only sub-query.",
+            )),
+        }
+    }
+
+    /// The transaction for writing and the statistics to count the writes in.
+    pub fn tx_mut_and_stats(&mut self) -> Result<(&mut Transaction, &mut Stats)> {
+        match &mut self.tx {
+            TxRef::Exclusive(t) => Ok((t, self.stats)),
+            TxRef::Shared(_) => Err(QueryError::semantic(
+                "A write cannot run inside an expression's read-only sub-query.",
+            )),
+        }
+    }
+
     pub fn eval(&self) -> EvalCtx<'_> {
         EvalCtx {
-            tx: self.tx,
+            tx: self.tx(),
             params: self.params,
         }
     }

@@ -39,7 +39,7 @@ impl Cursor for ScanAll {
                     ctx.tick()?;
                     // The iterator was made before later clauses wrote: re-check that the vertex
                     // is still visible to this transaction (it may have deleted it since).
-                    if !ctx.tx.vertex_exists(gid) {
+                    if !ctx.tx().vertex_exists(gid) {
                         continue;
                     }
                     frame[self.slot] = Value::Node(gid);
@@ -51,8 +51,8 @@ impl Cursor for ScanAll {
                 return Ok(false);
             }
             self.iter = Some(match self.label {
-                Some(l) => ctx.tx.vertices_with_label(l),
-                None => ctx.tx.vertices(),
+                Some(l) => ctx.tx().vertices_with_label(l),
+                None => ctx.tx().vertices(),
             });
         }
     }
@@ -125,14 +125,14 @@ impl Expand {
                 && want_rel.is_none_or(|r| r == e.gid)
         };
         if matches!(spec.dir, Direction::Out | Direction::Both) {
-            for e in ctx.tx.out_edges(v)? {
+            for e in ctx.tx().out_edges(v)? {
                 if accept(&e, e.to) {
                     self.pending.push((e, e.to));
                 }
             }
         }
         if matches!(spec.dir, Direction::In | Direction::Both) {
-            for e in ctx.tx.in_edges(v)? {
+            for e in ctx.tx().in_edges(v)? {
                 // A self-loop was already found among the out-edges of an undirected expand.
                 if spec.dir == Direction::Both && e.from == e.to {
                     continue;

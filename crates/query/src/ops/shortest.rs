@@ -237,7 +237,7 @@ impl ShortestPath {
             return Ok(());
         }
         let props = eval_props(&spec.props, frame, ctx)?;
-        let tx: &Transaction = ctx.tx;
+        let tx: &Transaction = ctx.tx();
         let guard = ctx.guard;
         let mut ticks = 0u32;
         let mut check = || {

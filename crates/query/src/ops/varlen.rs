@@ -127,7 +127,7 @@ impl VarExpand {
 
     fn candidates(&self, ctx: &ExecCtx<'_>, v: Gid) -> Result<Vec<(EdgeRef, Gid)>> {
         let props = &self.props;
-        let tx: &Transaction = ctx.tx;
+        let tx: &Transaction = ctx.tx();
         let mut c = step_edges(tx, v, self.spec.dir, &self.spec.types, &|e| {
             edge_matches(tx, e, props)
         })?;

@@ -59,7 +59,7 @@ pub(crate) fn eval_props(
             )))
         }
     };
-    let storage = ctx.tx.storage().clone();
+    let storage = ctx.tx().storage().clone();
     let mut out = Vec::with_capacity(m.len());
     for (k, v) in m {
         if v.is_null() {
@@ -109,15 +109,15 @@ pub(crate) fn run_create_steps(
                     Some(e) => eval_props(e, frame, ctx)?,
                     None => Vec::new(),
                 };
-                let v = ctx.tx.create_vertex();
+                let v = ctx.tx_mut()?.create_vertex();
                 for l in labels {
-                    ctx.tx.add_label(v, *l)?;
+                    ctx.tx_mut()?.add_label(v, *l)?;
                 }
                 ctx.stats.nodes_created += 1;
                 ctx.stats.labels_added += labels.len() as u64;
                 ctx.stats.properties_set += props.len() as u64;
                 for (k, val) in props {
-                    ctx.tx.set_vertex_property(v, k, val)?;
+                    ctx.tx_mut()?.set_vertex_property(v, k, val)?;
                 }
                 frame[*slot] = Value::Node(v);
             }
@@ -138,11 +138,11 @@ pub(crate) fn run_create_steps(
                     Some(e) => eval_props(e, frame, ctx)?,
                     None => Vec::new(),
                 };
-                let e = ctx.tx.create_edge(a, b, *ty)?;
+                let e = ctx.tx_mut()?.create_edge(a, b, *ty)?;
                 ctx.stats.relationships_created += 1;
                 ctx.stats.properties_set += props.len() as u64;
                 for (k, val) in props {
-                    ctx.tx.set_edge_property(e, k, val)?;
+                    ctx.tx_mut()?.set_edge_property(e, k, val)?;
                 }
                 frame[*slot] = Value::Relationship(storage::EdgeRef {
                     gid: e,
@@ -258,7 +258,7 @@ pub(crate) fn apply_set(item: &SetItem, frame: &mut Frame, ctx: &mut ExecCtx<'_>
                 return Ok(());
             };
             let v = to_property(&value.eval(frame, &ctx.eval())?)?;
-            set_prop(ctx.tx, ent, *key, v)?;
+            set_prop(ctx.tx_mut()?, ent, *key, v)?;
             ctx.stats.properties_set += 1;
         }
         SetItem::Properties {
@@ -270,10 +270,10 @@ pub(crate) fn apply_set(item: &SetItem, frame: &mut Frame, ctx: &mut ExecCtx<'_>
                 return Ok(());
             };
             let new: Vec<(PropertyId, PropertyValue)> = match value.eval(frame, &ctx.eval())? {
-                Value::Node(g) => ctx.tx.vertex_properties(g)?,
-                Value::Relationship(r) => ctx.tx.edge_properties(r.gid)?,
+                Value::Node(g) => ctx.tx().vertex_properties(g)?,
+                Value::Relationship(r) => ctx.tx().edge_properties(r.gid)?,
                 Value::Map(m) => {
-                    let storage = ctx.tx.storage().clone();
+                    let storage = ctx.tx().storage().clone();
                     m.iter()
                         .map(|(k, v)| Ok((storage.property(k), to_property(v)?)))
                         .collect::<Result<_>>()?
@@ -287,15 +287,15 @@ pub(crate) fn apply_set(item: &SetItem, frame: &mut Frame, ctx: &mut ExecCtx<'_>
                 }
             };
             if !*merge {
-                for (k, _) in props_of(ctx.tx, ent)? {
+                for (k, _) in props_of(ctx.tx(), ent)? {
                     if !new.iter().any(|(nk, _)| *nk == k) {
-                        set_prop(ctx.tx, ent, k, PropertyValue::Null)?;
+                        set_prop(ctx.tx_mut()?, ent, k, PropertyValue::Null)?;
                         ctx.stats.properties_set += 1;
                     }
                 }
             }
             for (k, v) in new {
-                set_prop(ctx.tx, ent, k, v)?;
+                set_prop(ctx.tx_mut()?, ent, k, v)?;
                 ctx.stats.properties_set += 1;
             }
         }
@@ -303,7 +303,7 @@ pub(crate) fn apply_set(item: &SetItem, frame: &mut Frame, ctx: &mut ExecCtx<'_>
             Value::Null => {}
             Value::Node(g) => {
                 for l in labels {
-                    if ctx.tx.add_label(g, *l)? {
+                    if ctx.tx_mut()?.add_label(g, *l)? {
                         ctx.stats.labels_added += 1;
                     }
                 }
@@ -327,7 +327,7 @@ pub(crate) fn apply_remove(
     match item {
         RemoveItem::Property { target, key } => {
             if let Some(ent) = entity(&target.eval(frame, &ctx.eval())?)? {
-                set_prop(ctx.tx, ent, *key, PropertyValue::Null)?;
+                set_prop(ctx.tx_mut()?, ent, *key, PropertyValue::Null)?;
                 ctx.stats.properties_set += 1;
             }
         }
@@ -335,7 +335,7 @@ pub(crate) fn apply_remove(
             Value::Null => {}
             Value::Node(g) => {
                 for l in labels {
-                    if ctx.tx.remove_label(g, *l)? {
+                    if ctx.tx_mut()?.remove_label(g, *l)? {
                         ctx.stats.labels_removed += 1;
                     }
                 }
@@ -435,7 +435,8 @@ impl Cursor for Delete {
         }
         for e in self.exprs.iter() {
             let v = e.eval(frame, &ctx.eval())?;
-            delete_value(&v, self.detach, ctx.tx, ctx.stats)?;
+            let (tx, stats) = ctx.tx_mut_and_stats()?;
+            delete_value(&v, self.detach, tx, stats)?;
         }
         Ok(true)
     }
