@@ -10,6 +10,7 @@
 mod expr;
 mod pattern;
 mod projection;
+mod semantic;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -127,11 +128,24 @@ pub fn plan(stmt: &Statement, storage: &Storage) -> Result<Plan> {
                 "EXPLAIN can only be used with a regular query.",
             )),
         },
-        Statement::Query(q) => plan_query(q, storage).map(Plan::Query),
+        Statement::Query(q) => {
+            semantic::check_query(q)?;
+            plan_query(q, storage)
+                .map(Plan::Query)
+                .map_err(compile_error)
+        }
         other => Err(QueryError::Unsupported(format!(
             "This statement is not supported by this version of ferrograph yet: {}",
             first_words(&other.to_string())
         ))),
+    }
+}
+
+/// Neo4j reports every semantic error found while compiling a query as a SyntaxError.
+fn compile_error(e: QueryError) -> QueryError {
+    match e {
+        QueryError::Semantic(m) | QueryError::Type(m) => QueryError::Syntax(m),
+        other => other,
     }
 }
 
