@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use query::{Engine, EngineConfig, QueryError};
+use query::{Engine, EngineConfig};
 use storage::{Storage, StorageConfig};
 
 fn engine() -> Arc<Engine> {
