@@ -228,6 +228,15 @@ fn is_write(c: &Clause) -> bool {
     )
 }
 
+fn limits_rows(c: &Clause) -> bool {
+    let proj = match c {
+        Clause::With(w) => &w.projection,
+        Clause::Return(r) => &r.projection,
+        _ => return false,
+    };
+    proj.skip.is_some() || proj.limit.is_some()
+}
+
 fn plan_single(p: &mut Planner<'_>, q: &ast::SingleQuery) -> Result<SinglePlan> {
     let mut op = Op::Once;
     let mut scope = Scope::default();
@@ -245,6 +254,14 @@ fn plan_single(p: &mut Planner<'_>, q: &ast::SingleQuery) -> Result<SinglePlan> 
         }
         let reads = matches!(clause, Clause::Match(_) | Clause::Merge(_));
         if (is_write(clause) && read_since) || (reads && wrote_since) {
+            op = Op::Eager {
+                input: Box::new(op),
+            };
+            read_since = false;
+            wrote_since = false;
+        }
+        // SKIP / LIMIT stop pulling early: pending writes must all happen first.
+        if wrote_since && limits_rows(clause) {
             op = Op::Eager {
                 input: Box::new(op),
             };
