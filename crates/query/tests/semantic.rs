@@ -112,3 +112,80 @@ fn undefined_and_misplaced() {
     rejects(&e, "RETURN *");
     rejects(&e, "MATCH (n {x: 1}) WITH n.x AS x RETURN n");
 }
+
+fn rows(e: &Arc<Engine>, q: &str) -> Vec<Vec<query::Value>> {
+    match e.execute(q, &HashMap::new()) {
+        Ok((_, rows, _)) => rows,
+        Err(err) => panic!("{q}: {err}"),
+    }
+}
+
+#[test]
+fn order_by_after_aggregation() {
+    use query::Value::{Int, String as S};
+    let e = engine();
+    accepts(
+        &e,
+        "CREATE ({k: 'a', v: 1}), ({k: 'a', v: 2}), ({k: 'b', v: 5})",
+    );
+    // An aggregate used only for sorting, over a grouping key.
+    assert_eq!(
+        rows(
+            &e,
+            "MATCH (n) WITH n.k AS k, count(*) AS c ORDER BY k + 'x' DESC RETURN k, c"
+        ),
+        vec![vec![S("b".into()), Int(1)], vec![S("a".into()), Int(2)]]
+    );
+    assert_eq!(
+        rows(
+            &e,
+            "MATCH (n) RETURN n.k AS k, sum(n.v) AS s ORDER BY k + sum(n.v) DESC, s"
+        ),
+        vec![vec![S("b".into()), Int(5)], vec![S("a".into()), Int(3)]]
+    );
+    // Aggregating only in ORDER BY is not an aggregating projection.
+    rejects(&e, "MATCH (n) RETURN n.k AS k ORDER BY sum(n.v)");
+    rejects(
+        &e,
+        "MATCH (n) WITH n, n.v AS s WITH n.k AS k, min(s) AS m ORDER BY sum(s) RETURN k",
+    );
+    rejects(&e, "MATCH (n) RETURN count(rand())");
+}
+
+#[test]
+fn aggregates_inside_comprehensions_and_where_after_with() {
+    use query::Value::{Int, String as S};
+    let e = engine();
+    accepts(&e, "CREATE ({k: 'a', v: 1}), ({k: 'b', v: 2})");
+    assert_eq!(
+        rows(
+            &e,
+            "MATCH (n) RETURN size([x IN collect(n.v) WHERE x > 1]) AS c"
+        ),
+        vec![vec![Int(1)]]
+    );
+    assert_eq!(
+        rows(&e, "MATCH (n) WITH n.k AS k WHERE n.v = 2 RETURN k"),
+        vec![vec![S("b".into())]]
+    );
+    rejects(
+        &e,
+        "MATCH (n) WITH DISTINCT n.k AS k WHERE n.v = 2 RETURN k",
+    );
+}
+
+#[test]
+fn writes_finish_before_limit() {
+    use query::Value::Int;
+    let e = engine();
+    accepts(
+        &e,
+        "UNWIND range(1, 5) AS i CREATE (n {i: i}) RETURN n LIMIT 0",
+    );
+    assert_eq!(rows(&e, "MATCH (n) RETURN count(n)"), vec![vec![Int(5)]]);
+    accepts(&e, "MATCH (n) SET n.j = 1 WITH n SKIP 2 LIMIT 1 RETURN n");
+    assert_eq!(
+        rows(&e, "MATCH (n) WHERE n.j = 1 RETURN count(n)"),
+        vec![vec![Int(5)]]
+    );
+}

@@ -225,6 +225,8 @@ pub struct Limit {
     input: BoxCursor,
     count: Arc<PExpr>,
     left: Option<u64>,
+    /// Pull the input once even for LIMIT 0: it holds writes that must all happen.
+    drain: bool,
 }
 
 impl Limit {
@@ -233,7 +235,13 @@ impl Limit {
             input,
             count,
             left: None,
+            drain: false,
         }
+    }
+
+    pub fn draining(mut self) -> Limit {
+        self.drain = true;
+        self
     }
 }
 
@@ -245,6 +253,9 @@ impl Cursor for Limit {
         };
         // Never pull the input once the limit is reached (it may be expensive or have effects).
         if left == 0 {
+            if self.drain && self.left.is_none() {
+                self.input.pull(frame, ctx)?;
+            }
             self.left = Some(0);
             return Ok(false);
         }

@@ -21,6 +21,7 @@ pub(crate) fn translate(p: &mut Planner<'_>, scope: &Scope, e: &Expr) -> Result<
         p,
         scope,
         agg: None,
+        locals: Vec::new(),
     }
     .expr(e)
 }
@@ -37,6 +38,7 @@ pub(crate) fn translate_aggregated(
         p,
         scope,
         agg: Some(agg),
+        locals: Vec::new(),
     }
     .expr(e)
 }
@@ -73,6 +75,9 @@ pub(crate) fn contains_aggregate(e: &Expr) -> bool {
         Expr::In { lhs, rhs } | Expr::StringMatch { lhs, rhs, .. } => {
             contains_aggregate(lhs) || contains_aggregate(rhs)
         }
+        Expr::ListComprehension { list, .. }
+        | Expr::Quantifier { list, .. }
+        | Expr::Reduce { list, .. } => contains_aggregate(list),
         Expr::Case {
             operand,
             whens,
@@ -92,6 +97,8 @@ struct Translator<'p, 's, 'a, 'b> {
     p: &'p mut Planner<'s>,
     scope: &'p Scope,
     agg: Option<&'a mut AggCtx<'b>>,
+    /// Variables of enclosing comprehensions: usable inside an aggregating expression.
+    locals: Vec<String>,
 }
 
 impl Translator<'_, '_, '_, '_> {
@@ -123,6 +130,12 @@ impl Translator<'_, '_, '_, '_> {
             p: self.p,
             scope: &inner,
             agg: self.agg.as_deref_mut(),
+            locals: self
+                .locals
+                .iter()
+                .cloned()
+                .chain(names.iter().map(|n| n.to_string()))
+                .collect(),
         };
         f(&mut t, &slots)
     }
@@ -166,7 +179,7 @@ impl Translator<'_, '_, '_, '_> {
             ),
             Expr::Parameter(name) => PExpr::Param(self.p.param(name)),
             Expr::Variable(name) => {
-                if self.agg.is_some() {
+                if self.agg.is_some() && !self.locals.contains(name) {
                     return Err(QueryError::semantic(format!(
                         "Variable `{name}` is used in an aggregating expression but is not a grouping key."
                     )));
@@ -350,6 +363,7 @@ impl Translator<'_, '_, '_, '_> {
             p: self.p,
             scope: self.scope,
             agg: None,
+            locals: Vec::new(),
         };
         let arg = args.first().map(|a| plain.expr(a)).transpose()?;
         let extra = args.get(1).map(|a| plain.expr(a)).transpose()?;

@@ -292,10 +292,26 @@ fn plan_single(p: &mut Planner<'_>, q: &ast::SingleQuery) -> Result<SinglePlan> 
                 }
             }
             Clause::With(w) => {
+                // WHERE after a plain WITH also sees the variables bound before it.
+                let keep_old = !w.projection.distinct
+                    && !w
+                        .projection
+                        .items
+                        .iter()
+                        .any(|i| expr::contains_aggregate(&i.expr));
+                let before = if keep_old {
+                    scope.clone()
+                } else {
+                    Scope::default()
+                };
                 let out = projection::plan_projection(p, op, &w.projection, &mut scope)?;
                 let mut op = out.op;
                 if let Some(pred) = &w.where_clause {
-                    let pred = expr::translate(p, &scope, pred)?;
+                    let mut where_scope = before;
+                    where_scope
+                        .vars
+                        .extend(scope.vars.iter().map(|(k, v)| (k.clone(), *v)));
+                    let pred = expr::translate(p, &where_scope, pred)?;
                     op = Op::Filter {
                         input: Box::new(op),
                         pred: Arc::new(pred),

@@ -114,9 +114,15 @@ fn check_single(q: &ast::SingleQuery, outer: &Scope) -> Result<()> {
                 scope.insert(u.var.clone(), Ty::Any);
             }
             Clause::With(w) => {
+                let keep_old = !w.projection.distinct
+                    && !w.projection.items.iter().any(|i| has_aggregate(&i.expr));
+                let before = scope.clone();
                 scope = check_projection(&scope, &w.projection)?;
                 if let Some(pred) = &w.where_clause {
-                    check_expr(&scope, pred, false)?;
+                    // WHERE after a plain WITH also sees the variables bound before it.
+                    let mut where_scope = if keep_old { before } else { Scope::new() };
+                    where_scope.extend(scope.iter().map(|(k, v)| (k.clone(), *v)));
+                    check_expr(&where_scope, pred, false)?;
                 }
             }
             Clause::Return(r) => {
@@ -445,8 +451,8 @@ fn check_over_keys(
                     "Aggregation functions in ORDER BY need an aggregating projection.",
                 ));
             }
-            // The aggregate's arguments read the input rows.
-            check_expr(input, e, true).map(|_| ())
+            // An aggregate that is not projected may only use the projected names.
+            check_expr(order_scope, e, true).map(|_| ())
         }
         Expr::ListComprehension { .. }
         | Expr::Quantifier { .. }
@@ -676,6 +682,11 @@ fn check_expr(scope: &Scope, e: &Expr, agg_ok: bool) -> Result<Ty> {
                     "Invalid use of aggregating function {name}(...) in this context."
                 )));
             }
+            if agg && args.iter().any(calls_rand) {
+                return Err(syntax(
+                    "Can't use non-deterministic (random) functions inside of aggregate functions.",
+                ));
+            }
             if agg && args.iter().any(has_aggregate) {
                 return Err(syntax(
                     "Can't use aggregate functions inside of aggregate functions.",
@@ -899,4 +910,16 @@ fn check_function_args(name: &str, tys: &[Ty]) -> Result<()> {
         return Err(invalid_arg(&format!("{name}()"), t));
     }
     Ok(())
+}
+
+fn calls_rand(e: &Expr) -> bool {
+    let mut found = false;
+    walk(
+        e,
+        &mut |x| {
+            found |=
+                matches!(x, Expr::FunctionCall { name, .. } if name.eq_ignore_ascii_case("rand"))
+        },
+    );
+    found
 }
