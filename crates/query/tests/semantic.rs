@@ -108,6 +108,7 @@ fn undefined_and_misplaced() {
     let e = engine();
     rejects(&e, "MATCH (a) DELETE x");
     rejects(&e, "MATCH (n) DELETE n:L");
+    rejects(&e, "MATCH (n) DELETE 1 + 1");
     rejects(&e, "MATCH (n) SET x.a = 1");
     rejects(&e, "RETURN *");
     rejects(&e, "MATCH (n {x: 1}) WITH n.x AS x RETURN n");

@@ -180,8 +180,9 @@ impl Cursor for Unwind {
 fn eval_count(e: &PExpr, frame: &mut Frame, ctx: &ExecCtx<'_>, what: &str) -> Result<u64> {
     match e.eval(frame, &ctx.eval())? {
         Value::Int(n) if n >= 0 => Ok(n as u64),
-        other => Err(QueryError::Argument(format!(
-            "{what} must be a non-negative integer, got {other}"
+        // Neo4j reports a bad SKIP / LIMIT value (even from a parameter) as a SyntaxError.
+        other => Err(QueryError::Syntax(format!(
+            "Invalid input. {what} must be a non-negative integer, got {other}"
         ))),
     }
 }

@@ -729,7 +729,14 @@ fn check_expr(scope: &Scope, e: &Expr, agg_ok: bool) -> Result<Ty> {
                     }
                 }
             }
-            return Ok(Ty::Any);
+            // Literal numbers stay numbers: `1 + 1` is an Integer.
+            return Ok(if tys.iter().all(|t| *t == Ty::Int) {
+                Ty::Int
+            } else if tys.iter().all(|t| matches!(t, Ty::Int | Ty::Float)) {
+                Ty::Float
+            } else {
+                Ty::Any
+            });
         }
         Expr::In { lhs, rhs } => {
             check_expr(scope, lhs, agg_ok)?;
