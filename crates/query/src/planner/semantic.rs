@@ -335,7 +335,11 @@ fn bind(
         return Ok(());
     }
     if let Some(&was) = scope.get(name) {
-        let compatible = ty != Ty::Path && (was == ty || matches!(was, Ty::Any | Ty::Null));
+        // A bound list of relationships may be matched again as a variable-length relationship.
+        let compatible = ty != Ty::Path
+            && (was == ty
+                || matches!(was, Ty::Any | Ty::Null)
+                || (ty == Ty::RelList && was == Ty::List));
         if !compatible {
             return Err(if ty == Ty::Path {
                 syntax(format!("Variable `{name}` already declared."))
