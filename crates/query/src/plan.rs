@@ -111,6 +111,20 @@ pub enum Op {
 }
 
 impl Op {
+    /// Whether this projection pipeline sits on an eager barrier (pending writes): a LIMIT over
+    /// it must pull at least once so the writes happen even when no row is wanted.
+    fn ends_in_barrier(&self) -> bool {
+        match self {
+            Op::Eager { .. } => true,
+            Op::Project { input, .. }
+            | Op::Distinct { input, .. }
+            | Op::OrderBy { input, .. }
+            | Op::Skip { input, .. }
+            | Op::Filter { input, .. } => input.ends_in_barrier(),
+            _ => false,
+        }
+    }
+
     /// A fresh cursor tree for one execution.
     pub fn build(&self) -> BoxCursor {
         match self {
@@ -151,7 +165,14 @@ impl Op {
             }
             Op::OrderBy { input, keys } => Box::new(ops::OrderBy::new(input.build(), keys.clone())),
             Op::Skip { input, count } => Box::new(ops::Skip::new(input.build(), count.clone())),
-            Op::Limit { input, count } => Box::new(ops::Limit::new(input.build(), count.clone())),
+            Op::Limit { input, count } => {
+                let limit = ops::Limit::new(input.build(), count.clone());
+                Box::new(if input.ends_in_barrier() {
+                    limit.draining()
+                } else {
+                    limit
+                })
+            }
             Op::Eager { input } => Box::new(ops::Eager::new(input.build())),
             Op::Optional {
                 input,

@@ -315,16 +315,17 @@ fn explicit_transactions_and_snapshot_isolation() {
 #[test]
 fn semantic_errors_and_query_types() {
     let e = engine();
-    assert!(
-        matches!(err(&e, "RETURN x"), QueryError::Semantic(m) if m.contains("`x` not defined"))
-    );
+    assert!(matches!(err(&e, "RETURN x"), QueryError::Syntax(m) if m.contains("`x` not defined")));
     assert!(matches!(err(&e, "RETURN 1 +"), QueryError::Syntax(m) if m.contains("line 1")));
     assert!(matches!(
         err(&e, "MATCH (n) RETURN n.x + count(*) AS bad"),
-        QueryError::Semantic(_)
+        QueryError::Syntax(_)
     ));
     assert!(matches!(err(&e, "RETURN 1 / 0"), QueryError::Arithmetic(_)));
-    assert!(matches!(err(&e, "RETURN 'a' - 1"), QueryError::Type(_)));
+    assert!(matches!(
+        err(&e, "UNWIND ['a'] AS s RETURN s - 1"),
+        QueryError::Type(_)
+    ));
     let types = |q: &str| e.execute(q, &HashMap::new()).unwrap().2.query_type;
     assert_eq!(types("RETURN 1"), QueryType::Read);
     assert_eq!(types("CREATE ()"), QueryType::Write);

@@ -180,8 +180,9 @@ impl Cursor for Unwind {
 fn eval_count(e: &PExpr, frame: &mut Frame, ctx: &ExecCtx<'_>, what: &str) -> Result<u64> {
     match e.eval(frame, &ctx.eval())? {
         Value::Int(n) if n >= 0 => Ok(n as u64),
-        other => Err(QueryError::Argument(format!(
-            "{what} must be a non-negative integer, got {other}"
+        // Neo4j reports a bad SKIP / LIMIT value (even from a parameter) as a SyntaxError.
+        other => Err(QueryError::Syntax(format!(
+            "Invalid input. {what} must be a non-negative integer, got {other}"
         ))),
     }
 }
@@ -225,6 +226,8 @@ pub struct Limit {
     input: BoxCursor,
     count: Arc<PExpr>,
     left: Option<u64>,
+    /// Pull the input once even for LIMIT 0: it holds writes that must all happen.
+    drain: bool,
 }
 
 impl Limit {
@@ -233,7 +236,13 @@ impl Limit {
             input,
             count,
             left: None,
+            drain: false,
         }
+    }
+
+    pub fn draining(mut self) -> Limit {
+        self.drain = true;
+        self
     }
 }
 
@@ -245,6 +254,9 @@ impl Cursor for Limit {
         };
         // Never pull the input once the limit is reached (it may be expensive or have effects).
         if left == 0 {
+            if self.drain && self.left.is_none() {
+                self.input.pull(frame, ctx)?;
+            }
             self.left = Some(0);
             return Ok(false);
         }

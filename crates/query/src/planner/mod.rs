@@ -13,6 +13,7 @@ mod paths;
 mod pattern;
 mod projection;
 mod reads;
+mod semantic;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -130,11 +131,24 @@ pub fn plan(stmt: &Statement, storage: &Storage) -> Result<Plan> {
                 "EXPLAIN can only be used with a regular query.",
             )),
         },
-        Statement::Query(q) => plan_query(q, storage).map(Plan::Query),
+        Statement::Query(q) => {
+            semantic::check_query(q)?;
+            plan_query(q, storage)
+                .map(Plan::Query)
+                .map_err(compile_error)
+        }
         other => Err(QueryError::Unsupported(format!(
             "This statement is not supported by this version of ferrograph yet: {}",
             first_words(&other.to_string())
         ))),
+    }
+}
+
+/// Neo4j reports every semantic error found while compiling a query as a SyntaxError.
+fn compile_error(e: QueryError) -> QueryError {
+    match e {
+        QueryError::Semantic(m) | QueryError::Type(m) => QueryError::Syntax(m),
+        other => other,
     }
 }
 
@@ -217,6 +231,15 @@ fn is_write(c: &Clause) -> bool {
     )
 }
 
+fn limits_rows(c: &Clause) -> bool {
+    let proj = match c {
+        Clause::With(w) => &w.projection,
+        Clause::Return(r) => &r.projection,
+        _ => return false,
+    };
+    proj.skip.is_some() || proj.limit.is_some()
+}
+
 fn plan_single(p: &mut Planner<'_>, q: &ast::SingleQuery) -> Result<SinglePlan> {
     let mut op = Op::Once;
     let mut scope = Scope::default();
@@ -235,6 +258,14 @@ fn plan_single(p: &mut Planner<'_>, q: &ast::SingleQuery) -> Result<SinglePlan> 
         let reads = matches!(clause, Clause::Match(_) | Clause::Merge(_))
             || reads::clause_reads_in_exprs(clause);
         if (is_write(clause) && read_since) || (reads && wrote_since) {
+            op = Op::Eager {
+                input: Box::new(op),
+            };
+            read_since = false;
+            wrote_since = false;
+        }
+        // SKIP / LIMIT stop pulling early: pending writes must all happen first.
+        if wrote_since && limits_rows(clause) {
             op = Op::Eager {
                 input: Box::new(op),
             };
@@ -265,10 +296,26 @@ fn plan_single(p: &mut Planner<'_>, q: &ast::SingleQuery) -> Result<SinglePlan> 
                 }
             }
             Clause::With(w) => {
+                // WHERE after a plain WITH also sees the variables bound before it.
+                let keep_old = !w.projection.distinct
+                    && !w
+                        .projection
+                        .items
+                        .iter()
+                        .any(|i| expr::contains_aggregate(&i.expr));
+                let before = if keep_old {
+                    scope.clone()
+                } else {
+                    Scope::default()
+                };
                 let out = projection::plan_projection(p, op, &w.projection, &mut scope)?;
                 let mut op = out.op;
                 if let Some(pred) = &w.where_clause {
-                    let pred = expr::translate(p, &scope, pred)?;
+                    let mut where_scope = before;
+                    where_scope
+                        .vars
+                        .extend(scope.vars.iter().map(|(k, v)| (k.clone(), *v)));
+                    let pred = expr::translate(p, &where_scope, pred)?;
                     op = Op::Filter {
                         input: Box::new(op),
                         pred: Arc::new(pred),

@@ -69,6 +69,7 @@ pub(crate) fn plan_projection(
     }
 
     let mut op;
+    let mut agg_order = None;
     if aggregating {
         // Grouping keys: the items without aggregates; the rest is computed after aggregation.
         let mut key_exprs: Vec<(ast::Expr, usize)> = Vec::new();
@@ -94,6 +95,12 @@ pub(crate) fn plan_projection(
                     _ => post.push((pe, *slot)),
                 }
             }
+        }
+        // ORDER BY after aggregation: projected names, grouping keys and further aggregates.
+        if !proj.order_by.is_empty() {
+            agg_order = Some(plan_aggregated_order(
+                p, scope, proj, &items, &slots, &mut agg,
+            )?);
         }
         op = Op::Aggregate {
             input: Box::new(input),
@@ -125,7 +132,12 @@ pub(crate) fn plan_projection(
             slots: Arc::new(slots.clone()),
         };
     }
-    if !proj.order_by.is_empty() {
+    if let Some(keys) = agg_order {
+        op = Op::OrderBy {
+            input: Box::new(op),
+            keys: Arc::new(keys),
+        };
+    } else if !proj.order_by.is_empty() {
         // ORDER BY sees the projected names and, for a plain projection, the old variables too.
         let mut order_scope = if aggregating || proj.distinct {
             Scope::default()
@@ -184,4 +196,39 @@ fn order_key(
         return Ok(PExpr::Slot(slots[i]));
     }
     translate(p, scope, e)
+}
+
+/// ORDER BY keys of an aggregating projection, translated before the Aggregate operator is
+/// built so that aggregates used only for sorting are computed with the others. Sub-expressions
+/// equal to a projected expression, and the projected names, read the projected slots.
+fn plan_aggregated_order(
+    p: &mut Planner<'_>,
+    scope: &Scope,
+    proj: &Projection,
+    items: &[(String, ast::Expr)],
+    slots: &[usize],
+    agg: &mut AggCtx<'_>,
+) -> Result<Vec<(PExpr, bool)>> {
+    let mut keys: Vec<(ast::Expr, usize)> = agg.keys.to_vec();
+    for ((name, e), slot) in items.iter().zip(slots) {
+        if !contains_aggregate(e) {
+            keys.push((e.clone(), *slot));
+        }
+        keys.push((ast::Expr::Variable(name.clone()), *slot));
+    }
+    let mut ctx = AggCtx {
+        keys: &keys,
+        aggs: std::mem::take(&mut agg.aggs),
+        locals: Vec::new(),
+    };
+    let mut out = Vec::new();
+    for s in &proj.order_by {
+        let key = match items.iter().position(|(_, ie)| *ie == s.expr) {
+            Some(i) => PExpr::Slot(slots[i]),
+            None => translate_aggregated(p, scope, &s.expr, &mut ctx)?,
+        };
+        out.push((key, s.ascending));
+    }
+    agg.aggs = ctx.aggs;
+    Ok(out)
 }
