@@ -32,6 +32,9 @@ pub enum QueryError {
     Timeout(u64),
     #[error("Memory limit exceeded: {0}")]
     MemoryLimit(String),
+    /// A schema rule would be broken (e.g. deleting a node that still has relationships).
+    #[error("{0}")]
+    Constraint(String),
     /// Memgraph's generic admin error class (replication, snapshots ...).
     #[error("{0}")]
     Admin(String),
@@ -68,6 +71,7 @@ impl QueryError {
             QueryError::Interrupted => "Neo.ClientError.Transaction.Terminated",
             QueryError::Timeout(_) => "Neo.ClientError.Transaction.TransactionTimedOut",
             QueryError::MemoryLimit(_) => "Neo.TransientError.General.MemoryPoolOutOfMemoryError",
+            QueryError::Constraint(_) => "Neo.ClientError.Schema.ConstraintValidationFailed",
             QueryError::Admin(_) => "Memgraph.ClientError.MemgraphError.MemgraphError",
         }
     }

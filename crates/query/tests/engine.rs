@@ -190,7 +190,7 @@ fn set_remove_delete() {
     // A node with relationships cannot be deleted without DETACH.
     assert!(matches!(
         err(&e, "MATCH (a:A) DELETE a"),
-        QueryError::Semantic(_)
+        QueryError::Constraint(_)
     ));
     assert_eq!(one(&e, "MATCH (n) RETURN count(*)"), int(2));
     run(&e, "MATCH (a:A)-[r:R]->() DELETE r");
@@ -384,5 +384,30 @@ fn unwind_range_is_lazy_and_bounded_by_the_time_limit() {
     assert!(matches!(
         err(&e, "RETURN size(range(1, 100000000))"),
         QueryError::Argument(_)
+    ));
+}
+
+#[test]
+fn delete_removes_relationships_before_nodes_across_rows_and_paths() {
+    let e = engine();
+    run(
+        &e,
+        "CREATE (a:U {n: 1}), (b:U {n: 2}), (a)-[:R]->(b), (b)-[:R]->(a)",
+    );
+    // Row by row, node a would still hold the other row's relationship: the clause deletes all
+    // relationships first.
+    run(&e, "MATCH (a:U)-[r]->(b:U) DELETE a, r, b");
+    assert_eq!(one(&e, "MATCH (n) RETURN count(*)"), int(0));
+    run(&e, "CREATE (a:U), (b:U), (a)-[:R]->(b), (b)-[:R]->(a)");
+    run(
+        &e,
+        "MATCH p = (:U)-[]->(:U) WITH collect(p) AS ps DELETE ps[0], ps[1]",
+    );
+    assert_eq!(one(&e, "MATCH (n) RETURN count(*)"), int(0));
+    // Still refused when a relationship would be left dangling.
+    run(&e, "CREATE (:U)-[:R]->(:V)");
+    assert!(matches!(
+        err(&e, "MATCH (u:U) DELETE u"),
+        QueryError::Constraint(_)
     ));
 }

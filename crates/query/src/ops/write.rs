@@ -374,6 +374,8 @@ pub struct Delete {
     input: BoxCursor,
     exprs: Arc<Vec<PExpr>>,
     detach: bool,
+    /// The input rows, kept once everything was deleted, to pass on.
+    rows: Option<std::vec::IntoIter<Frame>>,
 }
 
 impl Delete {
@@ -382,19 +384,54 @@ impl Delete {
             input,
             exprs,
             detach,
+            rows: None,
         }
     }
 }
 
-fn delete_value(v: &Value, detach: bool, tx: &mut Transaction, stats: &mut Stats) -> Result<()> {
-    match v {
-        Value::Null => {}
-        Value::Node(g) => {
-            let out = tx.delete_vertex(*g, detach).map_err(|e| match e {
-                storage::StorageError::VertexHasEdges(_) => QueryError::semantic(
+/// What one DELETE clause removes, gathered from all its rows before anything is deleted.
+#[derive(Default)]
+struct Doomed {
+    edges: Vec<storage::Gid>,
+    nodes: Vec<storage::Gid>,
+}
+
+impl Doomed {
+    fn add(&mut self, v: &Value) -> Result<()> {
+        match v {
+            Value::Null => {}
+            Value::Node(g) => self.nodes.push(*g),
+            Value::Relationship(r) => self.edges.push(r.gid),
+            Value::Path(p) => {
+                self.edges.extend(p.rels.iter().map(|r| r.gid));
+                self.nodes.extend(&p.nodes);
+            }
+            other => {
+                return Err(QueryError::type_error(format!(
+                    "Only nodes, relationships and paths can be deleted, not {}",
+                    other.type_name()
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    /// Relationships first, then nodes: like Neo4j, a node only has to be free of relationships
+    /// once everything the clause deletes is gone (`DELETE a, r, b` over several rows, or two
+    /// paths that share their nodes).
+    fn delete(self, detach: bool, tx: &mut Transaction, stats: &mut Stats) -> Result<()> {
+        for e in self.edges {
+            if tx.delete_edge(e)? {
+                stats.relationships_deleted += 1;
+            }
+        }
+        for n in self.nodes {
+            let out = tx.delete_vertex(n, detach).map_err(|e| match e {
+                storage::StorageError::VertexHasEdges(_) => QueryError::Constraint(
                     "Cannot delete node, because it still has relationships. \
                      To delete this node, you must first delete its relationships, \
-                     or use DETACH DELETE.",
+                     or use DETACH DELETE."
+                        .into(),
                 ),
                 other => QueryError::from(other),
             })?;
@@ -403,44 +440,37 @@ fn delete_value(v: &Value, detach: bool, tx: &mut Transaction, stats: &mut Stats
             }
             stats.relationships_deleted += out.edges_deleted.len() as u64;
         }
-        Value::Relationship(r) => {
-            if tx.delete_edge(r.gid)? {
-                stats.relationships_deleted += 1;
-            }
-        }
-        Value::Path(p) => {
-            for r in &p.rels {
-                if tx.delete_edge(r.gid)? {
-                    stats.relationships_deleted += 1;
-                }
-            }
-            for n in &p.nodes {
-                delete_value(&Value::Node(*n), detach, tx, stats)?;
-            }
-        }
-        other => {
-            return Err(QueryError::type_error(format!(
-                "Only nodes, relationships and paths can be deleted, not {}",
-                other.type_name()
-            )))
-        }
+        Ok(())
     }
-    Ok(())
 }
 
 impl Cursor for Delete {
     fn pull(&mut self, frame: &mut Frame, ctx: &mut ExecCtx<'_>) -> Result<bool> {
-        if !self.input.pull(frame, ctx)? {
-            return Ok(false);
-        }
-        for e in self.exprs.iter() {
-            let v = e.eval(frame, &ctx.eval())?;
+        if self.rows.is_none() {
+            // Evaluate every row first, then delete: the clause acts as one step.
+            let mut doomed = Doomed::default();
+            let mut rows = Vec::new();
+            while self.input.pull(frame, ctx)? {
+                ctx.tick()?;
+                for e in self.exprs.iter() {
+                    doomed.add(&e.eval(frame, &ctx.eval())?)?;
+                }
+                rows.push(frame.clone());
+            }
             let (tx, stats) = ctx.tx_mut_and_stats()?;
-            delete_value(&v, self.detach, tx, stats)?;
+            doomed.delete(self.detach, tx, stats)?;
+            self.rows = Some(rows.into_iter());
         }
-        Ok(true)
+        match self.rows.as_mut().and_then(Iterator::next) {
+            Some(row) => {
+                *frame = row;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
     fn reset(&mut self) {
+        self.rows = None;
         self.input.reset();
     }
 }
