@@ -337,15 +337,8 @@ impl PExpr {
                 pred,
                 map,
             } => {
-                let items = match list.eval(frame, ctx)? {
-                    Value::Null => return Ok(Value::Null),
-                    Value::List(items) => items,
-                    other => {
-                        return Err(QueryError::type_error(format!(
-                            "Expected a list, got {}",
-                            other.type_name()
-                        )))
-                    }
+                let Some(items) = list_operand(list, frame, ctx)? else {
+                    return Ok(Value::Null);
                 };
                 let saved = std::mem::replace(&mut frame[*slot], Value::Null);
                 let mut out = Vec::with_capacity(items.len());
@@ -370,15 +363,8 @@ impl PExpr {
                 list,
                 pred,
             } => {
-                let items = match list.eval(frame, ctx)? {
-                    Value::Null => return Ok(Value::Null),
-                    Value::List(items) => items,
-                    other => {
-                        return Err(QueryError::type_error(format!(
-                            "Expected a list, got {}",
-                            other.type_name()
-                        )))
-                    }
+                let Some(items) = list_operand(list, frame, ctx)? else {
+                    return Ok(Value::Null);
                 };
                 let saved = std::mem::replace(&mut frame[*slot], Value::Null);
                 let (mut trues, mut nulls) = (0usize, 0usize);
@@ -439,15 +425,8 @@ impl PExpr {
                 list,
                 expr,
             } => {
-                let items = match list.eval(frame, ctx)? {
-                    Value::Null => return Ok(Value::Null),
-                    Value::List(items) => items,
-                    other => {
-                        return Err(QueryError::type_error(format!(
-                            "Expected a list, got {}",
-                            other.type_name()
-                        )))
-                    }
+                let Some(items) = list_operand(list, frame, ctx)? else {
+                    return Ok(Value::Null);
                 };
                 let start = init.eval(frame, ctx)?;
                 let saved_acc = std::mem::replace(&mut frame[*acc], start);
@@ -467,6 +446,19 @@ impl PExpr {
     /// Evaluates a predicate: only `true` passes (null and false filter the row out).
     pub fn eval_predicate(&self, frame: &mut Frame, ctx: &EvalCtx<'_>) -> Result<bool> {
         Ok(truth(&self.eval(frame, ctx)?)? == Some(true))
+    }
+}
+
+/// The list a comprehension, quantifier or `reduce` iterates; `None` when it is null (the
+/// whole expression is then null).
+fn list_operand(list: &PExpr, frame: &mut Frame, ctx: &EvalCtx<'_>) -> Result<Option<Vec<Value>>> {
+    match list.eval(frame, ctx)? {
+        Value::Null => Ok(None),
+        Value::List(items) => Ok(Some(items)),
+        other => Err(QueryError::type_error(format!(
+            "Expected a list, got {}",
+            other.type_name()
+        ))),
     }
 }
 
