@@ -224,3 +224,15 @@ pub trait Cursor: Send {
 }
 
 pub type BoxCursor = Box<dyn Cursor>;
+
+/// For operators that buffer their input (eager barriers, sorts, DELETE): moves the next
+/// buffered row into `frame`; `false` when none is left.
+pub(crate) fn replay(rows: &mut Option<std::vec::IntoIter<Frame>>, frame: &mut Frame) -> bool {
+    match rows.as_mut().and_then(Iterator::next) {
+        Some(row) => {
+            *frame = row;
+            true
+        }
+        None => false,
+    }
+}

@@ -330,13 +330,7 @@ impl Cursor for Eager {
             }
             self.rows = Some(rows.into_iter());
         }
-        match self.rows.as_mut().and_then(Iterator::next) {
-            Some(row) => {
-                *frame = row;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        Ok(super::replay(&mut self.rows, frame))
     }
     fn reset(&mut self) {
         self.rows = None;
@@ -395,13 +389,7 @@ impl Cursor for OrderBy {
                     .into_iter(),
             );
         }
-        match self.rows.as_mut().and_then(Iterator::next) {
-            Some(row) => {
-                *frame = row;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        Ok(super::replay(&mut self.rows, frame))
     }
     fn reset(&mut self) {
         self.rows = None;

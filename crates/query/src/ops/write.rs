@@ -461,13 +461,7 @@ impl Cursor for Delete {
             doomed.delete(self.detach, tx, stats)?;
             self.rows = Some(rows.into_iter());
         }
-        match self.rows.as_mut().and_then(Iterator::next) {
-            Some(row) => {
-                *frame = row;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        Ok(super::replay(&mut self.rows, frame))
     }
     fn reset(&mut self) {
         self.rows = None;
