@@ -4,12 +4,56 @@
 //! cargo run --release -p storage --example load_probe -- [vertices] [edges] [batch]
 //! ```
 //!
-//! Defaults: 1,000,000 vertices, 5,000,000 edges, 10,000 changes per transaction. Uses the
-//! default `StorageConfig` (automatic GC), a fixed xorshift seed, and Linux's `/proc` for RSS.
+//! Defaults: 1,000,000 vertices, 5,000,000 edges, 10,000 vertices or edges per transaction. Uses
+//! the default `StorageConfig` (automatic GC), a fixed xorshift seed, mimalloc (as the server
+//! does), and Linux's `/proc` for RSS. Vertices look like the bench's social graph: `:Person`
+//! with `id` (int), `name` (string of 9-13 chars) and `age` (int), indexed on `:Person(id)`.
 
+use std::alloc::{GlobalAlloc, Layout};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Instant;
 
-use storage::{Storage, StorageConfig};
+use storage::{PropertyValue, Storage, StorageConfig};
+
+/// mimalloc, counting the bytes currently allocated (requested sizes), so the report can tell
+/// what the graph holds from what the allocator keeps resident.
+struct Counting;
+
+static LIVE: AtomicI64 = AtomicI64::new(0);
+
+// SAFETY: every call is passed on to mimalloc unchanged; only a counter is updated besides.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
+        // SAFETY: the caller's contract is passed on.
+        unsafe { mimalloc::MiMalloc.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
+        // SAFETY: the caller's contract is passed on.
+        unsafe { mimalloc::MiMalloc.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
+        // SAFETY: the caller's contract is passed on.
+        unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
+        // SAFETY: the caller's contract is passed on.
+        unsafe { mimalloc::MiMalloc.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn live_mib() -> i64 {
+    LIVE.load(Ordering::Relaxed) >> 20
+}
 
 fn rss_mib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -29,11 +73,30 @@ fn main() {
     let base_mib = rss_mib();
     let storage = Storage::new(StorageConfig::default());
     let ty = storage.edge_type("T");
+    let person = storage.label("Person");
+    let (id, name, age) = (
+        storage.property("id"),
+        storage.property("name"),
+        storage.property("age"),
+    );
+    if std::env::var_os("PROBE_NO_INDEX").is_none() {
+        storage.create_index(person, Some(id)).expect("fresh index");
+    }
+    const NAMES: [&str; 4] = ["Ada Lovelace", "Alan Kay", "Grace Hopper", "Edsger Dijks"];
 
     let started = Instant::now();
     let mut tx = storage.begin();
     for i in 1..=vertices {
-        tx.create_vertex();
+        let v = tx.create_vertex();
+        tx.add_label(v, person).expect("fresh vertex");
+        let props = [
+            (id, PropertyValue::Int(v as i64)),
+            (name, NAMES[(i % 4) as usize].into()),
+            (age, PropertyValue::Int(18 + (i % 63) as i64)),
+        ];
+        for (key, value) in props {
+            tx.set_vertex_property(v, key, value).expect("fresh vertex");
+        }
         if i % batch == 0 {
             tx.commit().expect("no sink, no conflicts");
             tx = storage.begin();
@@ -41,9 +104,10 @@ fn main() {
     }
     tx.commit().expect("no sink, no conflicts");
     println!(
-        "{vertices} vertices: {:?}, +{} MiB",
+        "{vertices} vertices: {:?}, +{} MiB resident, {} MiB allocated",
         started.elapsed(),
-        rss_mib() - base_mib
+        rss_mib() - base_mib,
+        live_mib()
     );
 
     let started = Instant::now();
@@ -63,9 +127,10 @@ fn main() {
     tx.commit().expect("no sink, no conflicts");
     let gc = storage.gc();
     println!(
-        "{edges} edges: {:?}, +{} MiB total, {} deltas left, last gc {gc:?}",
+        "{edges} edges: {:?}, +{} MiB resident in all, {} MiB allocated, {} deltas left, last gc {gc:?}",
         started.elapsed(),
         rss_mib() - base_mib,
+        live_mib(),
         storage.delta_count()
     );
 

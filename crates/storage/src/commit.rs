@@ -3,7 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
-use crate::mvcc::{View, TXN_ID_BASE};
+use crate::mvcc::{Action, View, TXN_ID_BASE};
 use crate::record::Op;
 use crate::storage::{Clock, GcEntry};
 use crate::transaction::TxnState;
@@ -26,6 +26,11 @@ impl Storage {
         let commit_ts = clock.next_ts;
         clock.next_ts += 1;
         clock.active.remove(&tx.start_ts);
+        if let Err(err) = self.check_constraints(tx, true) {
+            drop(clock);
+            self.rollback(tx);
+            return Err(err);
+        }
         if let Some(sink) = self.commit_sink() {
             let record = record.get_or_insert_with(|| self.redo_record(tx));
             record.commit_ts = commit_ts;
@@ -95,21 +100,33 @@ impl Storage {
     /// Its deltas head each chain (nobody writes on top of an uncommitted delta), so this only
     /// pops.
     pub(crate) fn rollback(&self, tx: &mut TxnState) {
+        if !tx.ops.is_empty() {
+            self.indexes.note_stale();
+        }
         let mut freed = 0;
         for object in tx.touched.drain(..).rev() {
             match object {
                 ObjectRef::Vertex(gid) => {
                     let mut data = self.vertex_slot(gid).expect("touched vertex").data.lock();
                     while let Some(action) = data.chain.pop_owned(tx.view) {
+                        if let Action::RemoveOutEdge(entry) = &action {
+                            // Undoing an edge's creation: its gid becomes a hole.
+                            self.edges.clear(entry.edge());
+                        }
                         data.undo(action);
                         freed += 1;
                     }
                 }
                 ObjectRef::Edge(gid) => {
-                    let mut data = self.edge_slot(gid).expect("touched edge").data.lock();
-                    while let Some(action) = data.chain.pop_owned(tx.view) {
-                        data.undo(action);
-                        freed += 1;
+                    let mut shard = self.edge_props.shard(gid);
+                    if let Some(data) = shard.get_mut(&gid) {
+                        while let Some(action) = data.chain.pop_owned(tx.view) {
+                            data.undo(action);
+                            freed += 1;
+                        }
+                        if data.removable() {
+                            shard.remove(&gid);
+                        }
                     }
                 }
             }
@@ -200,6 +217,7 @@ impl Storage {
             self.rollback(&mut tx);
             return Err(invalid(format!("not after the last commit {last}")));
         }
+        self.check_constraints(&tx, false)?;
         if let Some(sink) = self.commit_sink() {
             if let Err(reason) = sink.on_commit(record) {
                 drop(clock);

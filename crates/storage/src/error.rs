@@ -52,6 +52,14 @@ pub enum StorageError {
     /// The [`CommitSink`](crate::CommitSink) refused the commit; the transaction was aborted.
     #[error("commit sink failed: {0}")]
     CommitSink(String),
+    /// The commit would break a constraint (or a constraint cannot be created over the existing
+    /// data, or dropped because it does not exist). The message is the user-facing text.
+    #[error("{0}")]
+    Constraint(String),
+    /// A fixed limit of the storage's layout was reached (more than
+    /// [`EDGE_TYPE_LIMIT`](crate::EDGE_TYPE_LIMIT) relationship types). Nothing was changed.
+    #[error("{0}")]
+    Limit(String),
     /// [`Storage::apply_record`](crate::Storage::apply_record) was given a record that does not
     /// fit this storage (stale timestamp, reused gid, missing object, ...). Nothing was applied.
     #[error("cannot apply commit record {commit_ts}: {reason}")]

@@ -22,6 +22,8 @@ pub struct GcStats {
     pub deltas_freed: u64,
     /// Deleted vertices and edges whose contents were freed.
     pub objects_freed: u64,
+    /// Index entries no version matched any more, removed.
+    pub index_entries_freed: u64,
 }
 
 impl Storage {
@@ -58,6 +60,15 @@ impl Storage {
         }
         self.live_deltas
             .fetch_sub(stats.deltas_freed, Ordering::Relaxed);
+        stats.index_entries_freed = self.sweep_indexes(false);
+        stats
+    }
+
+    /// A full pass on demand (`FREE MEMORY`, the periodic GC timer): [`Storage::gc`], plus a
+    /// sweep of every index that writes may have left stale entries in, however few.
+    pub fn free_memory(&self) -> GcStats {
+        let mut stats = self.gc();
+        stats.index_entries_freed += self.sweep_indexes(true);
         stats
     }
 
@@ -74,11 +85,14 @@ impl Storage {
                 (freed, emptied)
             }
             ObjectRef::Edge(gid) => {
-                let mut data = self.edge_slot(gid).expect("committed edge").data.lock();
+                let mut shard = self.edge_props.shard(gid);
+                let Some(data) = shard.get_mut(&gid) else {
+                    return (0, false);
+                };
                 let freed = data.chain.truncate_visible_to_all(oldest_snapshot_ts);
                 let emptied = freed > 0 && data.deleted && data.chain.is_empty();
-                if emptied {
-                    data.props.clear();
+                if data.removable() {
+                    shard.remove(&gid);
                 }
                 (freed, emptied)
             }

@@ -18,7 +18,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crate::object::AdjEntry;
+use crate::adjacency::AdjEntry;
 use crate::{LabelId, PropertyId, PropertyValue};
 
 /// Transaction ids start here; timestamps stay below, so a cell's value says which it holds.
@@ -115,13 +115,6 @@ pub(crate) struct Chain {
 }
 
 impl Chain {
-    /// A chain holding one delta.
-    pub(crate) fn with(cell: Arc<CommitCell>, action: Action) -> Chain {
-        let mut chain = Chain::default();
-        chain.push(cell, action);
-        chain
-    }
-
     pub(crate) fn is_empty(&self) -> bool {
         self.head.is_none()
     }
@@ -150,6 +143,13 @@ impl Chain {
         Some(delta.action)
     }
 
+    /// The deltas of `view`'s own transaction, newest first (they head the chain).
+    pub(crate) fn owned_by(&self, view: View) -> impl Iterator<Item = &Action> {
+        std::iter::successors(self.head(), |delta| delta.next.as_deref())
+            .take_while(move |delta| view.owns(&delta.cell))
+            .map(|delta| &delta.action)
+    }
+
     /// The deltas `view` must undo to see its version, newest first.
     pub(crate) fn invisible_to(&self, view: View) -> impl Iterator<Item = &Action> {
         let mut next = self.head.as_deref();
@@ -171,6 +171,11 @@ impl Chain {
             link = &mut link.as_mut().expect("checked by the loop condition").next;
         }
         free_list(link.take())
+    }
+
+    /// Every delta's action, newest first (index builds look at all old versions).
+    pub(crate) fn actions(&self) -> impl Iterator<Item = &Action> {
+        std::iter::successors(self.head(), |delta| delta.next.as_deref()).map(|d| &d.action)
     }
 
     /// Number of deltas (tests and assertions).

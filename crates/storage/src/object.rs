@@ -1,70 +1,21 @@
-//! Vertices and edges as stored: newest data plus delta chain, behind one mutex per object.
+//! Vertices as stored: newest data plus delta chain, behind one mutex per vertex; adjacency
+//! entries, which are also all there is of an edge (see `edge.rs`).
 //!
-//! Objects live in append-only tables indexed by gid (see `storage.rs`), so they are never moved
-//! or freed while the storage lives: a deleted object stays as a tombstone whose contents GC
-//! drops once no transaction can see it.
+//! Vertices live in an append-only table indexed by gid (see `storage.rs`), so they are never
+//! moved or freed while the storage lives: a deleted vertex stays as a tombstone whose contents
+//! GC drops once no transaction can see it.
 //!
-//! Lock order (no deadlocks): vertices in ascending gid, then edges. No operation holds two edge
-//! locks at once.
+//! Lock order (no deadlocks): vertices in ascending gid, then one edge-property shard. No
+//! operation holds two shard locks at once.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
+use crate::adjacency::{AdjEntry, Adjacency};
+use crate::attrs::Attrs;
 use crate::mvcc::{Action, Chain, View};
-use crate::value::PropertyStore;
-use crate::{EdgeTypeId, Gid, LabelId, ObjectRef, StorageError};
-
-/// One adjacency entry: the edge, the vertex at its other end, its type.
-///
-/// Packed to 20 bytes: there are two per edge (one at each end), so with millions of edges every
-/// byte here is megabytes. Fields are read by value through the accessors.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-#[repr(C, packed(4))]
-pub(crate) struct AdjEntry {
-    edge: Gid,
-    other: Gid,
-    ty: u32,
-}
-
-impl AdjEntry {
-    pub(crate) fn new(edge: Gid, other: Gid, ty: EdgeTypeId) -> AdjEntry {
-        AdjEntry {
-            edge,
-            other,
-            ty: ty.0,
-        }
-    }
-
-    pub(crate) fn edge(self) -> Gid {
-        self.edge
-    }
-
-    pub(crate) fn other(self) -> Gid {
-        self.other
-    }
-
-    pub(crate) fn ty(self) -> EdgeTypeId {
-        EdgeTypeId(self.ty)
-    }
-}
-
-/// Inserts `entry` into a list kept sorted by edge gid (new edges have the highest gid, so this
-/// is usually a push).
-pub(crate) fn adj_insert(list: &mut Vec<AdjEntry>, entry: AdjEntry) {
-    match list.last() {
-        Some(last) if last.edge() > entry.edge() => {
-            let index = list.partition_point(|e| e.edge() < entry.edge());
-            debug_assert!(list.get(index).is_none_or(|e| e.edge() != entry.edge()));
-            list.insert(index, entry);
-        }
-        _ => list.push(entry),
-    }
-}
-
-/// Removes the entry of `edge` from a sorted list.
-pub(crate) fn adj_remove(list: &mut Vec<AdjEntry>, edge: Gid) -> Option<AdjEntry> {
-    let index = list.binary_search_by_key(&edge, |e| e.edge()).ok()?;
-    Some(list.remove(index))
-}
+use crate::{Gid, ObjectRef, StorageError};
 
 /// What every versioned object offers to the visibility checks.
 pub(crate) trait Versioned {
@@ -125,11 +76,85 @@ pub(crate) fn check_writable<T: Versioned>(
     object_ref: ObjectRef,
 ) -> Result<(), StorageError> {
     require_visible(object, view, object_ref)?;
-    match object.chain().head() {
+    check_head(object.chain(), view, object_ref)
+}
+
+/// Fails with a serialization conflict unless `view` sees the newest delta of `chain` (so the
+/// newest data is its own version).
+pub(crate) fn check_head(
+    chain: &Chain,
+    view: View,
+    object_ref: ObjectRef,
+) -> Result<(), StorageError> {
+    match chain.head() {
         Some(head) if !view.sees(&head.cell) => {
             Err(StorageError::SerializationConflict { object: object_ref })
         }
         _ => Ok(()),
+    }
+}
+
+/// Vertex slots per chunk of the vertex table (256 KiB).
+const VERTEX_CHUNK_BITS: u32 = 12;
+const VERTEX_CHUNK_MASK: u64 = (1 << VERTEX_CHUNK_BITS) - 1;
+
+/// gid -> [`Vertex`]: an append-only table of fixed-size chunks, each filled with placeholders
+/// (deleted, no deltas: invisible to everyone) when allocated, so a slot is 64 bytes with no
+/// per-entry flag (`boxcar`'s entries carried one more word) and references stay valid for the
+/// storage's life. Lock-free reads.
+#[derive(Default)]
+pub(crate) struct VertexTable {
+    chunks: boxcar::Vec<Box<[Vertex]>>,
+    /// Serialises appending chunks.
+    grow: parking_lot::Mutex<()>,
+    /// One past the highest gid ever allocated or placed.
+    bound: AtomicU64,
+}
+
+impl VertexTable {
+    /// Allocates the next gid; its slot holds a placeholder until the caller fills it in.
+    pub(crate) fn allocate(&self) -> (Gid, &Vertex) {
+        let gid = self.bound.fetch_add(1, Ordering::AcqRel);
+        (gid, self.slot_or_grow(gid))
+    }
+
+    /// The slot of `gid` (replay), created with everything below it if need be.
+    pub(crate) fn place(&self, gid: Gid) -> &Vertex {
+        let slot = self.slot_or_grow(gid);
+        self.bound.fetch_max(gid + 1, Ordering::AcqRel);
+        slot
+    }
+
+    pub(crate) fn get(&self, gid: Gid) -> Option<&Vertex> {
+        let chunk = self
+            .chunks
+            .get(usize::try_from(gid >> VERTEX_CHUNK_BITS).ok()?)?;
+        Some(&chunk[(gid & VERTEX_CHUNK_MASK) as usize])
+    }
+
+    /// One past the highest gid ever handed out.
+    pub(crate) fn bound(&self) -> Gid {
+        self.bound.load(Ordering::Acquire)
+    }
+
+    fn slot_or_grow(&self, gid: Gid) -> &Vertex {
+        if let Some(slot) = self.get(gid) {
+            return slot;
+        }
+        let chunk =
+            usize::try_from(gid >> VERTEX_CHUNK_BITS).expect("gid beyond the address space");
+        {
+            let _grow = self.grow.lock();
+            // Chunks are only pushed under `grow`, so `count` is exact here.
+            while self.chunks.count() <= chunk {
+                self.chunks.push(
+                    (0..=VERTEX_CHUNK_MASK)
+                        .map(|_| Vertex::placeholder())
+                        .collect(),
+                );
+            }
+        }
+        self.get(gid).expect("chunk just allocated")
     }
 }
 
@@ -142,13 +167,10 @@ pub(crate) struct Vertex {
 #[derive(Default)]
 pub(crate) struct VertexData {
     pub(crate) deleted: bool,
-    /// Sorted by id.
-    pub(crate) labels: Vec<LabelId>,
-    pub(crate) props: PropertyStore,
-    /// Outgoing edges, sorted by edge gid; `other` is the target.
-    pub(crate) out_edges: Vec<AdjEntry>,
-    /// Incoming edges, sorted by edge gid; `other` is the source.
-    pub(crate) in_edges: Vec<AdjEntry>,
+    /// Labels and properties, encoded.
+    pub(crate) attrs: Attrs,
+    /// Outgoing and incoming edges.
+    pub(crate) adj: Adjacency,
     pub(crate) chain: Chain,
 }
 
@@ -158,15 +180,6 @@ impl Vertex {
         Vertex {
             data: Mutex::new(VertexData {
                 deleted: true,
-                ..VertexData::default()
-            }),
-        }
-    }
-
-    pub(crate) fn new(chain: Chain) -> Vertex {
-        Vertex {
-            data: Mutex::new(VertexData {
-                chain,
                 ..VertexData::default()
             }),
         }
@@ -190,21 +203,21 @@ impl VertexData {
             Action::Delete => self.deleted = true,
             Action::Recreate => self.deleted = false,
             Action::AddLabel(label) => {
-                if let Err(index) = self.labels.binary_search(&label) {
-                    self.labels.insert(index, label);
-                }
+                self.attrs.add_label(label);
             }
-            Action::RemoveLabel(label) => self.labels.retain(|l| *l != label),
+            Action::RemoveLabel(label) => {
+                self.attrs.remove_label(label);
+            }
             Action::SetProperty(key, value) => {
-                self.props.set(key, value);
+                self.attrs.set(key, value);
             }
-            Action::AddOutEdge(entry) => adj_insert(&mut self.out_edges, entry),
+            Action::AddOutEdge(entry) => self.adj.insert_out(entry),
             Action::RemoveOutEdge(entry) => {
-                adj_remove(&mut self.out_edges, entry.edge());
+                self.adj.remove_out(entry.edge());
             }
-            Action::AddInEdge(entry) => adj_insert(&mut self.in_edges, entry),
+            Action::AddInEdge(entry) => self.adj.insert_in(entry),
             Action::RemoveInEdge(entry) => {
-                adj_remove(&mut self.in_edges, entry.edge());
+                self.adj.remove_in(entry.edge());
             }
         }
     }
@@ -212,70 +225,42 @@ impl VertexData {
     /// Drops the contents of a deleted vertex nobody can see any more (GC).
     pub(crate) fn free_contents(&mut self) {
         debug_assert!(self.deleted && self.chain.is_empty());
-        self.labels = Vec::new();
-        self.props.clear();
-        self.out_edges = Vec::new();
-        self.in_edges = Vec::new();
+        self.attrs.clear();
+        self.adj = Adjacency::default();
     }
 }
 
-/// An edge slot in the edge table.
-pub(crate) struct Edge {
-    pub(crate) data: Mutex<EdgeData>,
+/// How an edge looks to one transaction, judged from its source vertex's adjacency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EdgeVisibility {
+    /// The edge's entry in its source's outgoing list.
+    Visible(AdjEntry),
+    /// Never existed, or deleted before the snapshot, or created by someone it cannot see.
+    Missing,
+    /// Deleted by the viewing transaction itself.
+    DeletedByMe,
 }
 
-pub(crate) struct EdgeData {
-    pub(crate) deleted: bool,
-    /// Endpoints and type never change once the edge exists.
-    pub(crate) ty: EdgeTypeId,
-    pub(crate) from: Gid,
-    pub(crate) to: Gid,
-    pub(crate) props: PropertyStore,
-    pub(crate) chain: Chain,
-}
-
-impl Edge {
-    /// A slot that holds no edge (a gap filled by replay).
-    pub(crate) fn placeholder() -> Edge {
-        Edge::new(EdgeTypeId(0), 0, 0, Chain::default(), true)
-    }
-
-    pub(crate) fn new(ty: EdgeTypeId, from: Gid, to: Gid, chain: Chain, deleted: bool) -> Edge {
-        let props = PropertyStore::default();
-        Edge {
-            data: Mutex::new(EdgeData {
-                deleted,
-                ty,
-                from,
-                to,
-                props,
-                chain,
-            }),
-        }
-    }
-}
-
-impl Versioned for EdgeData {
-    fn deleted(&self) -> bool {
-        self.deleted
-    }
-
-    fn chain(&self) -> &Chain {
-        &self.chain
-    }
-}
-
-impl EdgeData {
-    /// Applies one undo action to the newest data (abort).
-    pub(crate) fn undo(&mut self, action: Action) {
+/// How edge `e`, leaving the vertex whose data is `source`, looks to `view`.
+pub(crate) fn out_edge_visibility(source: &VertexData, e: Gid, view: View) -> EdgeVisibility {
+    let mut entry = source.adj.find_out(e);
+    for action in source.chain.invisible_to(view) {
         match action {
-            Action::Delete => self.deleted = true,
-            Action::Recreate => self.deleted = false,
-            Action::SetProperty(key, value) => {
-                self.props.set(key, value);
-            }
-            other => debug_assert!(false, "vertex-only undo action {other:?} on an edge"),
+            Action::AddOutEdge(x) if x.edge() == e => entry = Some(*x),
+            Action::RemoveOutEdge(x) if x.edge() == e => entry = None,
+            _ => {}
         }
+    }
+    let deleted_by_me = || {
+        source
+            .chain
+            .owned_by(view)
+            .any(|action| matches!(action, Action::AddOutEdge(x) if x.edge() == e))
+    };
+    match entry {
+        Some(entry) => EdgeVisibility::Visible(entry),
+        None if deleted_by_me() => EdgeVisibility::DeletedByMe,
+        None => EdgeVisibility::Missing,
     }
 }
 
@@ -284,22 +269,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn adjacency_entries_are_small() {
-        assert_eq!(std::mem::size_of::<AdjEntry>(), 20);
+    fn vertex_slots_are_small() {
+        // Mutex byte (padded) + deleted flag (padded) + attrs 16 + adjacency 24 + chain 8.
+        assert_eq!(std::mem::size_of::<VertexData>(), 56);
+        assert_eq!(std::mem::size_of::<Vertex>(), 64);
     }
 
     #[test]
-    fn adjacency_stays_sorted_by_edge_gid() {
-        let ty = EdgeTypeId(1);
-        let mut list = Vec::new();
-        for edge in [5, 9, 2, 7] {
-            adj_insert(&mut list, AdjEntry::new(edge, 100 + edge, ty));
-        }
-        let gids: Vec<_> = list.iter().map(|e| e.edge()).collect();
-        assert_eq!(gids, [2, 5, 7, 9]);
-        assert_eq!(adj_remove(&mut list, 7).map(|e| e.other()), Some(107));
-        assert_eq!(adj_remove(&mut list, 7), None);
-        assert_eq!(list.len(), 3);
-        assert_eq!(list[0].ty(), ty);
+    fn vertex_table_allocates_and_places() {
+        let table = VertexTable::default();
+        assert!(table.get(0).is_none());
+        assert_eq!(table.allocate().0, 0);
+        let far = 2 * (VERTEX_CHUNK_MASK + 1) + 3;
+        assert!(table.place(far).data.lock().deleted, "a placeholder");
+        assert_eq!(table.bound(), far + 1);
+        assert!(table.get(far - 1).is_some_and(|v| v.data.lock().deleted));
+        assert!(table.get(3 * (VERTEX_CHUNK_MASK + 1)).is_none());
+        assert_eq!(table.allocate().0, far + 1);
     }
 }

@@ -4,9 +4,13 @@
 
 use std::sync::Arc;
 
+use crate::adjacency::{adj_insert, adj_remove, AdjEntry};
+use crate::attrs::Attrs;
+use crate::index::LabelIndexIter;
 use crate::mvcc::{Action, Chain, View};
-use crate::object::{adj_insert, adj_remove, require_visible, visibility, Visibility};
-use crate::value::{set_in_sorted, PropertyStore};
+use crate::object::{out_edge_visibility, require_visible, visibility, EdgeVisibility, Visibility};
+use crate::value::set_in_sorted;
+use crate::write::require_edge_visible;
 use crate::{EdgeRef, Gid, LabelId, ObjectRef, PropertyId, PropertyValue, Storage, StorageError};
 
 impl Storage {
@@ -22,7 +26,7 @@ impl Storage {
             .data
             .lock();
         require_visible(&*data, view, ObjectRef::Vertex(v))?;
-        let mut labels = data.labels.clone();
+        let mut labels = data.attrs.label_vec();
         for action in data.chain.invisible_to(view) {
             match action {
                 Action::AddLabel(label) => {
@@ -49,7 +53,7 @@ impl Storage {
             .data
             .lock();
         require_visible(&*data, view, ObjectRef::Vertex(v))?;
-        Ok(has_label(&data.labels, &data.chain, view, label))
+        Ok(has_label(&data.attrs, &data.chain, view, label))
     }
 
     /// Runs `read` on the properties and chain of a visible vertex or edge.
@@ -57,7 +61,7 @@ impl Storage {
         &self,
         view: View,
         object: ObjectRef,
-        read: impl FnOnce(&PropertyStore, &Chain) -> R,
+        read: impl FnOnce(&Attrs, &Chain) -> R,
     ) -> Result<R, StorageError> {
         match object {
             ObjectRef::Vertex(gid) => {
@@ -67,16 +71,28 @@ impl Storage {
                     .data
                     .lock();
                 require_visible(&*data, view, object)?;
-                Ok(read(&data.props, &data.chain))
+                Ok(read(&data.attrs, &data.chain))
             }
             ObjectRef::Edge(gid) => {
-                let data = self
-                    .edge_slot(gid)
-                    .ok_or(StorageError::EdgeNotFound(gid))?
-                    .data
-                    .lock();
-                require_visible(&*data, view, object)?;
-                Ok(read(&data.props, &data.chain))
+                let source = self
+                    .edges
+                    .source(gid)
+                    .ok_or(StorageError::EdgeNotFound(gid))?;
+                {
+                    let vertex = self
+                        .vertex_slot(source)
+                        .ok_or(StorageError::EdgeNotFound(gid))?
+                        .data
+                        .lock();
+                    require_edge_visible(&vertex, gid, view)?;
+                }
+                // Released before the shard: the entry cannot go away while the edge is visible
+                // to a running transaction (GC drops it only once no snapshot sees the edge).
+                let shard = self.edge_props.shard(gid);
+                Ok(match shard.get(&gid) {
+                    Some(data) => read(&data.props, &data.chain),
+                    None => read(&Attrs::default(), &Chain::default()),
+                })
             }
         }
     }
@@ -89,15 +105,18 @@ impl Storage {
     ) -> Result<PropertyValue, StorageError> {
         self.read_props(view, object, |props, chain| {
             // Only the oldest invisible change of `key` matters; clone just that one value.
-            let mut value = props.get(key);
+            let mut old = None;
             for action in chain.invisible_to(view) {
-                if let Action::SetProperty(k, old) = action {
+                if let Action::SetProperty(k, value) = action {
                     if *k == key {
-                        value = Some(old);
+                        old = Some(value);
                     }
                 }
             }
-            value.cloned().unwrap_or_default()
+            match old {
+                Some(value) => value.clone(),
+                None => props.get(key).unwrap_or_default(),
+            }
         })
     }
 
@@ -107,7 +126,7 @@ impl Storage {
         object: ObjectRef,
     ) -> Result<Vec<(PropertyId, PropertyValue)>, StorageError> {
         self.read_props(view, object, |props, chain| {
-            let mut pairs = props.pairs().to_vec();
+            let mut pairs = props.pairs();
             for action in chain.invisible_to(view) {
                 if let Action::SetProperty(key, old) = action {
                     set_in_sorted(&mut pairs, *key, old.clone());
@@ -130,10 +149,10 @@ impl Storage {
             .data
             .lock();
         require_visible(&*data, view, ObjectRef::Vertex(v))?;
-        let mut entries = if out {
-            data.out_edges.clone()
+        let mut entries: Vec<AdjEntry> = if out {
+            data.adj.out().to_vec()
         } else {
-            data.in_edges.clone()
+            data.adj.ins().collect()
         };
         for action in data.chain.invisible_to(view) {
             match (action, out) {
@@ -165,13 +184,17 @@ impl Storage {
     }
 
     pub(crate) fn edge_ref(&self, view: View, e: Gid) -> Option<EdgeRef> {
-        let data = self.edge_slot(e)?.data.lock();
-        (visibility(&*data, view) == Visibility::Visible).then_some(EdgeRef {
-            gid: e,
-            from: data.from,
-            to: data.to,
-            ty: data.ty,
-        })
+        let from = self.edges.source(e)?;
+        let data = self.vertex_slot(from)?.data.lock();
+        match out_edge_visibility(&data, e, view) {
+            EdgeVisibility::Visible(entry) => Some(EdgeRef {
+                gid: e,
+                from,
+                to: entry.other(),
+                ty: entry.ty(),
+            }),
+            EdgeVisibility::Missing | EdgeVisibility::DeletedByMe => None,
+        }
     }
 
     /// Whether `v` is visible (and has `label`, if given): the scan predicate.
@@ -181,13 +204,13 @@ impl Storage {
         };
         let data = slot.data.lock();
         visibility(&*data, view) == Visibility::Visible
-            && label.is_none_or(|label| has_label(&data.labels, &data.chain, view, label))
+            && label.is_none_or(|label| has_label(&data.attrs, &data.chain, view, label))
     }
 }
 
 /// Whether the version `view` sees has `label`.
-fn has_label(labels: &[LabelId], chain: &Chain, view: View, label: LabelId) -> bool {
-    let mut has = labels.binary_search(&label).is_ok();
+pub(crate) fn has_label(attrs: &Attrs, chain: &Chain, view: View, label: LabelId) -> bool {
+    let mut has = attrs.has_label(label);
     for action in chain.invisible_to(view) {
         match action {
             Action::AddLabel(l) if *l == label => has = true,
@@ -201,6 +224,8 @@ fn has_label(labels: &[LabelId], chain: &Chain, view: View, label: LabelId) -> b
 /// The visible vertex gids of one transaction, ascending (see
 /// [`Transaction::vertices`](crate::Transaction::vertices) for what it covers).
 pub struct VertexIter {
+    /// Set when a ready label index serves the scan.
+    indexed: Option<LabelIndexIter>,
     storage: Arc<Storage>,
     view: View,
     label: Option<LabelId>,
@@ -211,7 +236,11 @@ pub struct VertexIter {
 impl VertexIter {
     pub(crate) fn new(storage: Arc<Storage>, view: View, label: Option<LabelId>) -> VertexIter {
         let end = storage.vertex_gid_bound();
+        let indexed = label
+            .and_then(|l| storage.indexes.ready_label(l))
+            .map(|index| LabelIndexIter::new(storage.clone(), view, index, end));
         VertexIter {
+            indexed,
             storage,
             view,
             label,
@@ -225,6 +254,9 @@ impl Iterator for VertexIter {
     type Item = Gid;
 
     fn next(&mut self) -> Option<Gid> {
+        if let Some(indexed) = &mut self.indexed {
+            return indexed.next();
+        }
         while self.next < self.end {
             let gid = self.next;
             self.next += 1;

@@ -1,9 +1,13 @@
 //! [`Storage`]: the object tables, the name tables, the clock and the commit sink.
 //!
 //! Who owns what:
-//! - `vertices` / `edges` are append-only `boxcar` tables indexed by gid. A lookup is one index,
-//!   references stay valid for the storage's life, and creation is a lock-free append. Slots are
-//!   never removed; GC empties deleted ones.
+//! - `vertices` is an append-only table of fixed-size chunks indexed by gid (`object.rs`). A
+//!   lookup is two indexes, references stay valid for the storage's life, and creation is an
+//!   atomic increment (plus a chunk every 4,096 vertices). Slots are never removed; GC empties
+//!   deleted ones.
+//! - `edges` maps an edge gid to its source vertex (one word per edge); the edge itself is its
+//!   adjacency entries, and `edge_props` holds properties for the edges that have some
+//!   (`edge.rs`).
 //! - `clock` is the engine lock: it hands out start and commit timestamps from one counter and
 //!   tracks running transactions. A commit holds it from taking its timestamp, through the
 //!   [`CommitSink`], to publishing, so a transaction that begins afterwards sees the commit and one
@@ -16,9 +20,12 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
+use crate::constraint::Constraints;
+use crate::edge::{EdgeProps, EdgeTable};
 use crate::ids::NameTable;
+use crate::index::Indexes;
 use crate::mvcc::{View, TXN_ID_BASE};
-use crate::object::{Edge, Vertex};
+use crate::object::{Vertex, VertexTable};
 use crate::transaction::TxnState;
 use crate::{CommitSink, EdgeTypeId, Gid, LabelId, ObjectRef, PropertyId, Transaction};
 
@@ -47,7 +54,7 @@ impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             gc_every_commits: 1024,
-            gc_every_changes: 100_000,
+            gc_every_changes: 10_000,
         }
     }
 }
@@ -72,11 +79,11 @@ pub(crate) struct GcEntry {
 /// An in-memory MVCC property graph. Shared as `Arc<Storage>`; every method takes `&self`.
 pub struct Storage {
     pub(crate) config: StorageConfig,
-    pub(crate) vertices: boxcar::Vec<Vertex>,
-    pub(crate) edges: boxcar::Vec<Edge>,
-    /// One past the highest gid ever pushed (boxcar's own count can lag a concurrent push).
-    pub(crate) vertex_bound: AtomicU64,
-    pub(crate) edge_bound: AtomicU64,
+    pub(crate) vertices: VertexTable,
+    /// Edge gid -> source vertex (`edge.rs`); the rest of an edge is in its endpoints' adjacency.
+    pub(crate) edges: EdgeTable,
+    /// The properties of the edges that have some.
+    pub(crate) edge_props: EdgeProps,
     labels: NameTable,
     edge_types: NameTable,
     properties: NameTable,
@@ -94,6 +101,10 @@ pub struct Storage {
     pub(crate) changes_since_gc: AtomicU64,
     pub(crate) vertex_count: AtomicU64,
     pub(crate) edge_count: AtomicU64,
+    /// Label and label+property indexes (`index.rs`).
+    pub(crate) indexes: Indexes,
+    /// Existence and uniqueness constraints (`constraint.rs`).
+    pub(crate) constraints: Constraints,
 }
 
 impl Storage {
@@ -101,10 +112,9 @@ impl Storage {
     pub fn new(config: StorageConfig) -> Arc<Storage> {
         Arc::new(Storage {
             config,
-            vertices: boxcar::Vec::new(),
-            edges: boxcar::Vec::new(),
-            vertex_bound: AtomicU64::new(0),
-            edge_bound: AtomicU64::new(0),
+            vertices: VertexTable::default(),
+            edges: EdgeTable::default(),
+            edge_props: EdgeProps::default(),
             labels: NameTable::default(),
             edge_types: NameTable::default(),
             properties: NameTable::default(),
@@ -122,6 +132,8 @@ impl Storage {
             changes_since_gc: AtomicU64::new(0),
             vertex_count: AtomicU64::new(0),
             edge_count: AtomicU64::new(0),
+            indexes: Indexes::default(),
+            constraints: Constraints::default(),
         })
     }
 
@@ -248,78 +260,22 @@ impl Storage {
 
     /// One past the highest vertex gid ever allocated: every vertex has a gid below it.
     pub fn vertex_gid_bound(&self) -> Gid {
-        self.vertex_bound.load(Ordering::Acquire)
+        self.vertices.bound()
     }
 
     /// One past the highest edge gid ever allocated.
     pub fn edge_gid_bound(&self) -> Gid {
-        self.edge_bound.load(Ordering::Acquire)
+        self.edges.bound()
     }
 
     pub(crate) fn vertex_slot(&self, gid: Gid) -> Option<&Vertex> {
-        self.vertices.get(usize::try_from(gid).ok()?)
-    }
-
-    pub(crate) fn edge_slot(&self, gid: Gid) -> Option<&Edge> {
-        self.edges.get(usize::try_from(gid).ok()?)
-    }
-}
-
-/// Appends to an object table and raises its bound; returns the gid.
-pub(crate) fn push_object<T>(table: &boxcar::Vec<T>, bound: &AtomicU64, object: T) -> Gid {
-    let gid = table.push(object) as Gid;
-    bound.fetch_max(gid + 1, Ordering::AcqRel);
-    gid
-}
-
-/// Appends placeholders until slot `gid` exists, building the object for `gid` itself with
-/// `make` if the append reaches it. Returns `Ok(true)` if `make` was used, `Ok(false)` if the slot
-/// already existed (the caller revives it), and `Err(())` if a concurrent append took it.
-pub(crate) fn push_object_at<T>(
-    table: &boxcar::Vec<T>,
-    bound: &AtomicU64,
-    gid: Gid,
-    make: impl FnOnce() -> T,
-    placeholder: impl Fn() -> T,
-) -> Result<bool, ()> {
-    if gid < bound.load(Ordering::Acquire) {
-        return Ok(false);
-    }
-    let mut make = Some(make);
-    loop {
-        let pushed = table.push_with(|index| match make.take() {
-            Some(make) if index as Gid == gid => make(),
-            other => {
-                make = other;
-                placeholder()
-            }
-        }) as Gid;
-        bound.fetch_max(pushed + 1, Ordering::AcqRel);
-        if pushed == gid {
-            return Ok(true);
-        }
-        if pushed > gid {
-            return Err(());
-        }
+        self.vertices.get(gid)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn push_at_fills_gaps_with_placeholders() {
-        let table: boxcar::Vec<i32> = boxcar::Vec::new();
-        let bound = AtomicU64::new(0);
-        assert_eq!(push_object(&table, &bound, 1), 0);
-        assert_eq!(push_object_at(&table, &bound, 3, || 42, || -1), Ok(true));
-        assert_eq!(bound.load(Ordering::Relaxed), 4);
-        let values: Vec<i32> = (0..4).map(|i| table[i]).collect();
-        assert_eq!(values, [1, -1, -1, 42]);
-        assert_eq!(push_object_at(&table, &bound, 2, || 7, || -1), Ok(false));
-        assert_eq!(push_object(&table, &bound, 5), 4);
-    }
 
     #[test]
     fn names_round_trip() {

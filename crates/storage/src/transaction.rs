@@ -2,9 +2,11 @@
 //! [`TxnState`]. The operations themselves live on `Storage` (`write.rs`, `read.rs`,
 //! `commit.rs`) so that replay can run them without a `Transaction`.
 
+use std::ops::Bound;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use crate::index::PropIndexIter;
 use crate::mvcc::{Action, Chain, CommitCell, View};
 use crate::read::VertexIter;
 use crate::record::Op;
@@ -101,6 +103,11 @@ impl Transaction {
     /// The last commit this transaction sees (every commit with `commit_ts < start_ts`).
     pub fn snapshot_ts(&self) -> u64 {
         self.state.view.snapshot_ts
+    }
+
+    /// This transaction's view (the visibility rules' input).
+    pub(crate) fn view(&self) -> View {
+        self.state.view
     }
 
     /// The storage this transaction runs on.
@@ -247,9 +254,31 @@ impl Transaction {
         VertexIter::new(self.storage.clone(), self.state.view, None)
     }
 
-    /// The visible vertices with label `l`, ascending by gid (a filtered full scan for now).
+    /// The visible vertices with label `l`, ascending by gid: from the label index when one is
+    /// ready, else a filtered full scan. Same coverage rules as [`Transaction::vertices`].
     pub fn vertices_with_label(&self, l: LabelId) -> VertexIter {
         VertexIter::new(self.storage.clone(), self.state.view, Some(l))
+    }
+
+    /// The visible vertices with label `l` whose property `k` lies between `lower` and `upper`
+    /// (in the index's order: one class of values, integers and floats compared by value), from
+    /// a ready label+property index; `None` if there is none. A `Null` bound matches nothing.
+    /// Ascending by value. Vertices created after the call may or may not be returned.
+    pub fn vertices_by_label_property(
+        &self,
+        l: LabelId,
+        k: PropertyId,
+        lower: Bound<PropertyValue>,
+        upper: Bound<PropertyValue>,
+    ) -> Option<PropIndexIter> {
+        let index = self.storage.indexes.ready_prop(l, k)?;
+        Some(PropIndexIter::new(
+            self.storage.clone(),
+            self.state.view,
+            index,
+            lower,
+            upper,
+        ))
     }
 
     /// Makes the changes visible to transactions that begin afterwards.

@@ -1,4 +1,4 @@
-//! Property values and the compact per-object property store.
+//! Property values.
 //!
 //! [`PropertyValue`] is what a vertex or edge property holds. It travels inside
 //! [`CommitRecord`](crate::CommitRecord)s, so it has serde and bincode 2 encodings. The bincode
@@ -139,52 +139,20 @@ fn decode_len<D: Decoder>(decoder: &mut D) -> Result<usize, DecodeError> {
     usize::try_from(len).map_err(|_| DecodeError::OutsideUsizeRange(len))
 }
 
-/// The properties of one object: `(key, value)` pairs sorted by key, no `Null` values.
-///
-/// A boxed slice (two words) rather than a `Vec` (three): there is one per vertex and per edge and
-/// most objects have few properties, so the occasional reallocation on insert is the cheaper side.
-#[derive(Default, Debug)]
-pub(crate) struct PropertyStore(Box<[(PropertyId, PropertyValue)]>);
-
-impl PropertyStore {
-    /// The value of `key`, if set.
-    pub(crate) fn get(&self, key: PropertyId) -> Option<&PropertyValue> {
-        let index = self.0.binary_search_by_key(&key, |(k, _)| *k).ok()?;
-        Some(&self.0[index].1)
-    }
-
-    /// Sets `key` to `value` (`Null` removes it) and returns the previous value (`Null` if none).
-    pub(crate) fn set(&mut self, key: PropertyId, value: PropertyValue) -> PropertyValue {
-        match (self.0.binary_search_by_key(&key, |(k, _)| *k), value) {
-            (Ok(index), PropertyValue::Null) => {
-                let mut pairs = std::mem::take(&mut self.0).into_vec();
-                let (_, old) = pairs.remove(index);
-                self.0 = pairs.into_boxed_slice();
-                old
-            }
-            (Ok(index), value) => std::mem::replace(&mut self.0[index].1, value),
-            (Err(_), PropertyValue::Null) => PropertyValue::Null,
-            (Err(index), value) => {
-                let mut pairs = std::mem::take(&mut self.0).into_vec();
-                pairs.insert(index, (key, value));
-                self.0 = pairs.into_boxed_slice();
-                PropertyValue::Null
-            }
-        }
-    }
-
-    /// All pairs, sorted by key.
-    pub(crate) fn pairs(&self) -> &[(PropertyId, PropertyValue)] {
-        &self.0
-    }
-
-    /// Drops every property (used when GC frees a deleted object).
-    pub(crate) fn clear(&mut self) {
-        self.0 = Box::default();
-    }
+/// The bincode encoding of `value` (how [`Attrs`](crate::attrs::Attrs) stores lists, maps and
+/// temporals).
+pub(crate) fn encode_value_bytes(value: &PropertyValue) -> Vec<u8> {
+    bincode::encode_to_vec(value, bincode::config::standard()).expect("encoding into a Vec")
 }
 
-/// Sets `key` in a sorted pair vector the way [`PropertyStore::set`] does (used by readers that
+/// Decodes what [`encode_value_bytes`] wrote.
+pub(crate) fn decode_value_bytes(bytes: &[u8]) -> PropertyValue {
+    bincode::decode_from_slice(bytes, bincode::config::standard())
+        .map(|(value, _)| value)
+        .expect("a value this storage encoded")
+}
+
+/// Sets `key` in a sorted pair vector the way [`Attrs::set`](crate::attrs::Attrs::set) does (used by readers that
 /// rebuild an old version from a copy).
 pub(crate) fn set_in_sorted(
     pairs: &mut Vec<(PropertyId, PropertyValue)>,
@@ -267,30 +235,5 @@ mod tests {
         assert!(decode(&encode(&bad)).is_err());
         // A huge declared length with no elements is an error, not an allocation.
         assert!(decode(&[5, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]).is_err());
-    }
-
-    #[test]
-    fn property_store_keeps_sorted_and_drops_null() {
-        let mut store = PropertyStore::default();
-        assert_eq!(store.set(PropertyId(3), 3i64.into()), PropertyValue::Null);
-        assert_eq!(store.set(PropertyId(1), 1i64.into()), PropertyValue::Null);
-        assert_eq!(
-            store.set(PropertyId(1), 10i64.into()),
-            PropertyValue::Int(1)
-        );
-        let keys: Vec<_> = store.pairs().iter().map(|(k, _)| k.0).collect();
-        assert_eq!(keys, [1, 3]);
-        assert_eq!(
-            store.set(PropertyId(2), PropertyValue::Null),
-            PropertyValue::Null
-        );
-        assert_eq!(
-            store.set(PropertyId(3), PropertyValue::Null),
-            PropertyValue::Int(3)
-        );
-        assert_eq!(store.get(PropertyId(3)), None);
-        assert_eq!(store.get(PropertyId(1)), Some(&PropertyValue::Int(10)));
-        store.clear();
-        assert!(store.pairs().is_empty());
     }
 }

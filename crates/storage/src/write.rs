@@ -1,5 +1,5 @@
-//! Write operations. Each one locks the objects it changes (vertices by ascending gid, then the
-//! edge), checks that the transaction may change them (`check_writable`: visible, and no newer
+//! Write operations. Each one locks the objects it changes (vertices by ascending gid, then an
+//! edge's property shard), checks that the transaction may change them (`check_writable`: visible, and no newer
 //! version by someone else), changes the newest data in place, links an undo delta per change,
 //! and appends a redo op.
 
@@ -7,14 +7,12 @@ use std::sync::atomic::Ordering;
 
 use parking_lot::MutexGuard;
 
+use crate::adjacency::{AdjEntry, EDGE_TYPE_LIMIT, GID_LIMIT};
+use crate::attrs::Attrs;
 use crate::mvcc::{Action, Chain, View};
-use crate::object::{
-    adj_insert, adj_remove, check_writable, require_visible, AdjEntry, Edge, Vertex, VertexData,
-};
+use crate::object::{check_head, check_writable, out_edge_visibility, EdgeVisibility, VertexData};
 use crate::record::Op;
-use crate::storage::{push_object, push_object_at};
 use crate::transaction::TxnState;
-use crate::value::PropertyStore;
 use crate::{DeleteOutcome, EdgeTypeId, Gid, LabelId, ObjectRef, PropertyId, PropertyValue};
 use crate::{Storage, StorageError};
 
@@ -84,36 +82,32 @@ impl<'a> VertexPair<'a> {
 
 impl Storage {
     pub(crate) fn create_vertex(&self, tx: &mut TxnState) -> Gid {
-        let vertex = Vertex::new(Chain::with(tx.cell.clone(), Action::Delete));
-        let gid = push_object(&self.vertices, &self.vertex_bound, vertex);
+        let (gid, slot) = self.vertices.allocate();
+        {
+            let mut data = slot.data.lock();
+            debug_assert!(data.deleted && data.chain.is_empty(), "fresh slot");
+            data.deleted = false;
+            data.chain.push(tx.cell.clone(), Action::Delete);
+        }
         self.note_vertex_created(tx, gid);
         gid
     }
 
-    /// Creates vertex `gid` exactly (replay). The slot must be free: beyond the table, or a
-    /// placeholder / aborted creation.
+    /// Creates vertex `gid` exactly (replay). The slot must be free: never used, or an aborted
+    /// creation.
     pub(crate) fn create_vertex_at(&self, tx: &mut TxnState, gid: Gid) -> Result<(), StorageError> {
         let in_use = || invalid(format!("vertex gid {gid} is already in use"));
-        let cell = tx.cell.clone();
-        let make = || Vertex::new(Chain::with(cell, Action::Delete));
-        match push_object_at(
-            &self.vertices,
-            &self.vertex_bound,
-            gid,
-            make,
-            Vertex::placeholder,
-        ) {
-            Ok(true) => {}
-            Ok(false) => {
-                let mut data = self.vertex_slot(gid).ok_or_else(in_use)?.data.lock();
-                if !data.deleted || !data.chain.is_empty() {
-                    return Err(in_use());
-                }
-                data.free_contents();
-                data.deleted = false;
-                data.chain.push(tx.cell.clone(), Action::Delete);
+        if gid >= GID_LIMIT {
+            return Err(invalid(format!("vertex gid {gid} is not below 2^40 - 1")));
+        }
+        {
+            let mut data = self.vertices.place(gid).data.lock();
+            if !data.deleted || !data.chain.is_empty() {
+                return Err(in_use());
             }
-            Err(()) => return Err(in_use()),
+            data.free_contents();
+            data.deleted = false;
+            data.chain.push(tx.cell.clone(), Action::Delete);
         }
         self.note_vertex_created(tx, gid);
         Ok(())
@@ -127,6 +121,9 @@ impl Storage {
     }
 
     /// Creates an edge; with `at`, exactly that gid (replay).
+    ///
+    /// No edge object is made: the edge is its two adjacency entries (their undo deltas on the
+    /// endpoints version its existence) and its slot in the edge table.
     pub(crate) fn create_edge(
         &self,
         tx: &mut TxnState,
@@ -135,24 +132,22 @@ impl Storage {
         ty: EdgeTypeId,
         at: Option<Gid>,
     ) -> Result<Gid, StorageError> {
+        if ty.0 >= EDGE_TYPE_LIMIT {
+            return Err(StorageError::Limit(format!(
+                "cannot create a relationship of type {}: a storage holds at most {EDGE_TYPE_LIMIT} relationship types",
+                self.edge_type_name(ty)
+            )));
+        }
         let mut pair = VertexPair::lock_writable(self, tx.view, from, to)?;
         let gid = match at {
-            None => {
-                let chain = Chain::with(tx.cell.clone(), Action::Delete);
-                push_object(
-                    &self.edges,
-                    &self.edge_bound,
-                    Edge::new(ty, from, to, chain, false),
-                )
-            }
-            Some(gid) => self.place_edge_at(tx, gid, from, to, ty)?,
+            None => self.edges.push(from),
+            Some(gid) if gid < GID_LIMIT && self.edges.place(gid, from) => gid,
+            Some(gid) => return Err(invalid(format!("edge gid {gid} is already in use"))),
         };
-        self.live_deltas.fetch_add(1, Ordering::Relaxed);
-        tx.touched.push(ObjectRef::Edge(gid));
 
         let out = AdjEntry::new(gid, to, ty);
         let source = pair.from();
-        adj_insert(&mut source.out_edges, out);
+        source.adj.insert_out(out);
         tx.record_delta(
             self,
             &mut source.chain,
@@ -161,7 +156,7 @@ impl Storage {
         );
         let incoming = AdjEntry::new(gid, from, ty);
         let target = pair.to();
-        adj_insert(&mut target.in_edges, incoming);
+        target.adj.insert_in(incoming);
         tx.record_delta(
             self,
             &mut target.chain,
@@ -172,34 +167,6 @@ impl Storage {
         tx.ops.push(Op::CreateEdge { gid, from, to, ty });
         tx.stats.edges_created += 1;
         Ok(gid)
-    }
-
-    /// Puts a new edge in slot `gid` (replay); like [`Storage::create_vertex_at`].
-    fn place_edge_at(
-        &self,
-        tx: &TxnState,
-        gid: Gid,
-        from: Gid,
-        to: Gid,
-        ty: EdgeTypeId,
-    ) -> Result<Gid, StorageError> {
-        let in_use = || invalid(format!("edge gid {gid} is already in use"));
-        let cell = tx.cell.clone();
-        let make = || Edge::new(ty, from, to, Chain::with(cell, Action::Delete), false);
-        match push_object_at(&self.edges, &self.edge_bound, gid, make, Edge::placeholder) {
-            Ok(true) => Ok(gid),
-            Ok(false) => {
-                let mut data = self.edge_slot(gid).ok_or_else(in_use)?.data.lock();
-                if !data.deleted || !data.chain.is_empty() {
-                    return Err(in_use());
-                }
-                data.props.clear();
-                (data.deleted, data.ty, data.from, data.to) = (false, ty, from, to);
-                data.chain.push(tx.cell.clone(), Action::Delete);
-                Ok(gid)
-            }
-            Err(()) => Err(in_use()),
-        }
     }
 
     /// Adds (`add`) or removes a label; `Ok(false)` if there was nothing to do.
@@ -217,22 +184,20 @@ impl Storage {
             .lock();
         check_writable(&*data, tx.view, ObjectRef::Vertex(v))?;
         let object = ObjectRef::Vertex(v);
-        match (add, data.labels.binary_search(&label)) {
-            (true, Err(index)) => {
-                data.labels.insert(index, label);
-                tx.record_delta(self, &mut data.chain, object, Action::RemoveLabel(label));
-                tx.ops.push(Op::AddLabel(v, label));
-                tx.stats.labels_added += 1;
-                Ok(true)
-            }
-            (false, Ok(index)) => {
-                data.labels.remove(index);
-                tx.record_delta(self, &mut data.chain, object, Action::AddLabel(label));
-                tx.ops.push(Op::RemoveLabel(v, label));
-                tx.stats.labels_removed += 1;
-                Ok(true)
-            }
-            _ => Ok(false),
+        if add && data.attrs.add_label(label) {
+            tx.record_delta(self, &mut data.chain, object, Action::RemoveLabel(label));
+            self.indexes.on_label_added(v, label, &data);
+            tx.ops.push(Op::AddLabel(v, label));
+            tx.stats.labels_added += 1;
+            Ok(true)
+        } else if !add && data.attrs.remove_label(label) {
+            tx.record_delta(self, &mut data.chain, object, Action::AddLabel(label));
+            self.indexes.note_stale();
+            tx.ops.push(Op::RemoveLabel(v, label));
+            tx.stats.labels_removed += 1;
+            Ok(true)
+        } else {
+            Ok(false)
         }
     }
 
@@ -252,22 +217,37 @@ impl Storage {
                     .ok_or(StorageError::VertexNotFound(gid))?;
                 let mut data = slot.data.lock();
                 check_writable(&*data, tx.view, object)?;
-                let VertexData { props, chain, .. } = &mut *data;
-                Ok(self.set_property_locked(tx, props, chain, object, key, value))
+                let VertexData { attrs, chain, .. } = &mut *data;
+                let old = self.set_property_locked(tx, attrs, chain, object, key, value);
+                self.indexes
+                    .on_property_set(gid, key, &data, !old.is_null());
+                Ok(old)
             }
             ObjectRef::Edge(gid) => {
-                let slot = self.edge_slot(gid).ok_or(StorageError::EdgeNotFound(gid))?;
-                let mut data = slot.data.lock();
-                check_writable(&*data, tx.view, object)?;
-                let data = &mut *data;
-                Ok(self.set_property_locked(
+                let not_found = StorageError::EdgeNotFound(gid);
+                let source = self.edges.source(gid).ok_or(not_found.clone())?;
+                // The source's lock is held throughout: it orders this write against deletes.
+                let vertex = self.vertex_slot(source).ok_or(not_found)?.data.lock();
+                require_edge_visible(&vertex, gid, tx.view)?;
+                if vertex.adj.find_out(gid).is_none() {
+                    // Visible to us but gone from the newest version: someone else deleted it.
+                    return Err(StorageError::SerializationConflict { object });
+                }
+                let mut shard = self.edge_props.shard(gid);
+                let data = shard.entry(gid).or_default();
+                check_head(&data.chain, tx.view, object)?;
+                let old = self.set_property_locked(
                     tx,
                     &mut data.props,
                     &mut data.chain,
                     object,
                     key,
                     value,
-                ))
+                );
+                if data.removable() {
+                    shard.remove(&gid);
+                }
+                Ok(old)
             }
         }
     }
@@ -275,18 +255,14 @@ impl Storage {
     fn set_property_locked(
         &self,
         tx: &mut TxnState,
-        props: &mut PropertyStore,
+        props: &mut Attrs,
         chain: &mut Chain,
         object: ObjectRef,
         key: PropertyId,
         value: PropertyValue,
     ) -> PropertyValue {
         tx.stats.properties_set += 1;
-        let unchanged = match props.get(key) {
-            Some(old) => *old == value,
-            None => value.is_null(),
-        };
-        if unchanged {
+        if props.holds(key, &value) {
             return value;
         }
         tx.ops.push(match object {
@@ -314,8 +290,9 @@ impl Storage {
                     Err(StorageError::DeletedObject { .. }) => return Ok(outcome),
                     result => result?,
                 }
-                if data.out_edges.is_empty() && data.in_edges.is_empty() {
+                if data.adj.is_empty() {
                     data.deleted = true;
+                    self.indexes.note_stale();
                     tx.record_delta(
                         self,
                         &mut data.chain,
@@ -332,9 +309,11 @@ impl Storage {
                     return Err(StorageError::VertexHasEdges(v));
                 }
                 let mut incident: Vec<Gid> = data
-                    .out_edges
+                    .adj
+                    .out()
                     .iter()
-                    .chain(&data.in_edges)
+                    .copied()
+                    .chain(data.adj.ins())
                     .map(|e| e.edge())
                     .collect();
                 incident.sort_unstable();
@@ -359,23 +338,32 @@ impl Storage {
 
     /// Deletes an edge; `Ok(false)` if this transaction already deleted it.
     pub(crate) fn delete_edge(&self, tx: &mut TxnState, e: Gid) -> Result<bool, StorageError> {
-        let slot = self.edge_slot(e).ok_or(StorageError::EdgeNotFound(e))?;
-        // Endpoints first, without vertex locks (the lock order is vertices, then edge). They
-        // never change, and a placeholder slot must report "edge not found", not its dummy ends.
-        let (from, to) = {
-            let data = slot.data.lock();
-            match require_visible(&*data, tx.view, ObjectRef::Edge(e)) {
-                Err(StorageError::DeletedObject { .. }) => return Ok(false),
-                result => result?,
+        let from = self.edges.source(e).ok_or(StorageError::EdgeNotFound(e))?;
+        // The target first, from the source alone (the lock order is ascending gids).
+        let to = {
+            let source = self
+                .vertex_slot(from)
+                .ok_or(StorageError::EdgeNotFound(e))?
+                .data
+                .lock();
+            match out_edge_visibility(&source, e, tx.view) {
+                EdgeVisibility::Visible(entry) => entry.other(),
+                EdgeVisibility::Missing => return Err(StorageError::EdgeNotFound(e)),
+                EdgeVisibility::DeletedByMe => return Ok(false),
             }
-            (data.from, data.to)
         };
+        // Writable endpoints: their newest data is our version, which lists the edge (a delete
+        // by someone else since the look above left a delta we do not see, so this fails).
         let mut pair = VertexPair::lock_writable(self, tx.view, from, to)?;
-        let mut edge = slot.data.lock();
-        check_writable(&*edge, tx.view, ObjectRef::Edge(e))?;
+        let mut shard = self.edge_props.shard(e);
+        let mut props = shard.get_mut(&e);
+        if let Some(data) = &props {
+            check_head(&data.chain, tx.view, ObjectRef::Edge(e))?;
+        }
 
         let source = pair.from();
-        let out = adj_remove(&mut source.out_edges, e).expect("visible edge missing at its source");
+        let out = source.adj.remove_out(e);
+        let out = out.expect("visible edge missing at its source");
         tx.record_delta(
             self,
             &mut source.chain,
@@ -383,20 +371,38 @@ impl Storage {
             Action::AddOutEdge(out),
         );
         let target = pair.to();
-        let incoming =
-            adj_remove(&mut target.in_edges, e).expect("visible edge missing at its target");
+        let incoming = target.adj.remove_in(e);
+        let incoming = incoming.expect("visible edge missing at its target");
         tx.record_delta(
             self,
             &mut target.chain,
             ObjectRef::Vertex(to),
             Action::AddInEdge(incoming),
         );
-        edge.deleted = true;
-        tx.record_delta(self, &mut edge.chain, ObjectRef::Edge(e), Action::Recreate);
+        if let Some(data) = &mut props {
+            // Marks the properties for GC, and makes a racing property write conflict here too.
+            data.deleted = true;
+            tx.record_delta(self, &mut data.chain, ObjectRef::Edge(e), Action::Recreate);
+        }
 
         tx.ops.push(Op::DeleteEdge(e));
         tx.stats.edges_deleted += 1;
         Ok(true)
+    }
+}
+
+/// Fails unless edge `e`, leaving the vertex whose data is `source`, is visible to `view`.
+pub(crate) fn require_edge_visible(
+    source: &VertexData,
+    e: Gid,
+    view: View,
+) -> Result<AdjEntry, StorageError> {
+    match out_edge_visibility(source, e, view) {
+        EdgeVisibility::Visible(entry) => Ok(entry),
+        EdgeVisibility::Missing => Err(StorageError::EdgeNotFound(e)),
+        EdgeVisibility::DeletedByMe => Err(StorageError::DeletedObject {
+            object: ObjectRef::Edge(e),
+        }),
     }
 }
 

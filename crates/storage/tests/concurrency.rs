@@ -1,50 +1,14 @@
-//! Real threads against one storage. Every loop is bounded by an iteration count; nothing sleeps.
+//! Real threads against one storage. Every loop is bounded by an iteration count or a deadline;
+//! nothing sleeps.
+
+mod common;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::Barrier;
 use std::thread;
 
-use storage::{Gid, PropertyId, PropertyValue, Storage, StorageConfig, StorageError, Transaction};
-
-/// A tiny deterministic PRNG (xorshift64*), one per thread, seeded by thread index.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
-    }
-}
-
-/// Runs `body` in fresh transactions until it commits; returns how many attempts conflicted.
-fn retry(
-    storage: &Arc<Storage>,
-    mut body: impl FnMut(&mut Transaction) -> Result<(), StorageError>,
-) -> u64 {
-    let mut conflicts = 0;
-    for _ in 0..100_000 {
-        let mut tx = storage.begin();
-        match body(&mut tx).and_then(|()| tx.commit().map(|_| ())) {
-            Ok(()) => return conflicts,
-            Err(err) if err.is_retryable() => conflicts += 1,
-            Err(err) => panic!("unexpected error {err}"),
-        }
-    }
-    panic!("no progress after 100000 attempts");
-}
-
-fn int(value: PropertyValue) -> i64 {
-    match value {
-        PropertyValue::Int(i) => i,
-        other => panic!("expected an integer, got {other:?}"),
-    }
-}
+use common::threads::{int, retry, Rng, SetOnDrop};
+use storage::{Gid, PropertyId, PropertyValue, Storage, StorageConfig, Transaction};
 
 #[test]
 fn concurrent_increments_are_never_lost() {
@@ -92,10 +56,7 @@ fn transfers_keep_every_snapshot_consistent() {
     const ACCOUNTS: u64 = 8;
     const WRITERS: u64 = 3;
     const TRANSFERS: u64 = 400;
-    let storage = Storage::new(StorageConfig {
-        gc_every_commits: 16,
-        gc_every_changes: 0,
-    });
+    let storage = common::storage_with_gc_every(16);
     let balance = storage.property("balance");
     let mut setup = storage.begin();
     let accounts: Vec<Gid> = (0..ACCOUNTS).map(|_| setup.create_vertex()).collect();
@@ -150,10 +111,11 @@ fn transfers_keep_every_snapshot_consistent() {
                 snapshots_checked.fetch_add(1, Ordering::Relaxed);
             }
         });
+        // Set when the joins end, also by a writer's panic (see SetOnDrop).
+        let _done = SetOnDrop(&writers_done);
         for writer in writers {
             writer.join().unwrap();
         }
-        writers_done.store(true, Ordering::Release);
     });
     assert!(snapshots_checked.load(Ordering::Relaxed) > 0);
     assert_eq!(sum(&storage.begin(), balance), total);
@@ -165,10 +127,7 @@ fn concurrent_edge_churn_keeps_adjacency_consistent() {
     const VERTICES: u64 = 12;
     const THREADS: u64 = 3;
     const OPS: u64 = 300;
-    let storage = Storage::new(StorageConfig {
-        gc_every_commits: 8,
-        gc_every_changes: 0,
-    });
+    let storage = common::storage_with_gc_every(8);
     let ty = storage.edge_type("T");
     let mut setup = storage.begin();
     let vertices: Vec<Gid> = (0..VERTICES).map(|_| setup.create_vertex()).collect();

@@ -9,8 +9,26 @@
 //! must release every delta, and replaying the commit sink's records into a fresh storage must
 //! rebuild the same graph.
 //!
-//! Failures are shrunk and their seeds saved by proptest under `proptest-regressions/`, so they
-//! replay on the next run.
+//! GC runs at random points (explicitly, and after every commit or every few with
+//! `gc_every_commits`); after an explicit pass every open transaction must still see exactly its
+//! snapshot plus its own writes, and with nothing open every delta must be gone. A write that
+//! conflicts either aborts its transaction or, as the engine allows, leaves it running: the failed
+//! write must have changed nothing. Scans may be advanced one step at a time while their
+//! transaction (and others) keep writing.
+//!
+//! A replica follows along: at random points it applies the next commit record
+//! (`Storage::apply_record`) while its own readers are open; each replica reader must keep seeing
+//! exactly the commits applied before it began, through later applies and GC passes, although
+//! the replica's clock runs ahead of the records' timestamps.
+//!
+//! Running it:
+//!
+//! - `cargo test -p storage --release --test model` runs 4096 cases (a few seconds).
+//! - `PROPTEST_CASES=100000 cargo test -p storage --release --test model` soaks longer.
+//! - A failure is shrunk to a minimal step list, printed, and its seed appended to
+//!   `crates/storage/tests/model.proptest-regressions`, which proptest replays first on every
+//!   later run (commit the file to keep the case). To replay a seed by hand, put its `cc <hex>`
+//!   line into that file.
 
 mod common;
 
@@ -22,10 +40,10 @@ use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use storage::{
     CommitRecord, CommitSink, EdgeTypeId, LabelId, ObjectRef, PropertyId, PropertyValue, Storage,
-    StorageConfig, StorageError, Transaction,
+    StorageConfig, StorageError, Transaction, VertexIter,
 };
 
-const SLOTS: usize = 3;
+const SLOTS: usize = 4;
 const LABELS: u32 = 3;
 const KEYS: u32 = 2;
 const TYPES: u32 = 2;
@@ -57,9 +75,20 @@ enum Step {
     CommitSinkFails(usize),
     Abort(usize),
     Gc,
-    Write(usize, Write),
+    /// A write; on a conflict, abort the transaction if the flag is set, else keep using it.
+    Write(usize, Write, bool),
     Read(usize, Read),
+    /// Advance slot `i`'s open scan by one (opening one over the label, or all, if none is open).
+    ScanNext(usize, Option<u32>),
+    /// The replica applies the next commit record it has not applied yet, if any.
+    ReplicaApply,
+    /// Replica reader `i` (begun now if none is open) compares its whole snapshot.
+    ReplicaRead(usize),
+    /// Replica reader `i` ends (commits, read-only).
+    ReplicaEnd(usize),
 }
+
+const REPLICA_SLOTS: usize = 2;
 
 /// What a write returned, comparable between engine and model.
 #[derive(Clone, Debug, PartialEq)]
@@ -146,10 +175,21 @@ fn apply(graph: &mut Graph, change: &Change) {
     }
 }
 
+/// A vertex scan left open between steps, and what the model expects of it.
+struct OpenScan {
+    iter: VertexIter,
+    label: Option<u32>,
+    /// The next gid it may return.
+    cursor: u64,
+    /// The gid bound when it was made: it never returns vertices created later.
+    end: u64,
+}
+
 struct Slot {
     tx: Transaction,
     /// How many commits the snapshot includes.
     snapshot: usize,
+    scan: Option<OpenScan>,
     view: Graph,
     deleted_by_me: BTreeSet<ObjectRef>,
     writes: BTreeSet<ObjectRef>,
@@ -186,9 +226,17 @@ struct Harness {
     /// Write sets of the committed transactions, in commit order.
     commits: Vec<BTreeSet<ObjectRef>>,
     clock: u64,
+    last_commit_ts: u64,
     next_vertex: u64,
     next_edge: u64,
     slots: Vec<Option<Slot>>,
+    /// The committed graph after each commit (`history[0]` is the empty graph).
+    history: Vec<Graph>,
+    replica: Arc<Storage>,
+    /// How many commit records the replica has applied.
+    applied: usize,
+    /// Open replica readers and how many records had been applied when each began.
+    replica_slots: Vec<Option<(Transaction, usize)>>,
 }
 
 impl Harness {
@@ -214,9 +262,17 @@ impl Harness {
             committed: Graph::default(),
             commits: Vec::new(),
             clock: 1,
+            last_commit_ts: 0,
             next_vertex: 0,
             next_edge: 0,
             slots: (0..SLOTS).map(|_| None).collect(),
+            history: vec![Graph::default()],
+            replica: Storage::new(StorageConfig {
+                gc_every_commits,
+                gc_every_changes: 0,
+            }),
+            applied: 0,
+            replica_slots: (0..REPLICA_SLOTS).map(|_| None).collect(),
         }
     }
 
@@ -226,10 +282,12 @@ impl Harness {
         }
         let tx = self.storage.begin();
         assert_eq!(tx.start_ts(), self.clock);
+        assert_eq!(tx.snapshot_ts(), self.last_commit_ts);
         self.clock += 1;
         self.slots[i] = Some(Slot {
             tx,
             snapshot: self.commits.len(),
+            scan: None,
             view: self.committed.clone(),
             deleted_by_me: BTreeSet::new(),
             writes: BTreeSet::new(),
@@ -247,16 +305,30 @@ impl Harness {
                     slot.tx.abort();
                 }
             }
-            Step::Gc => {
-                self.storage.gc();
-            }
-            Step::Write(i, write) => {
+            Step::Gc => self.gc(),
+            Step::Write(i, write, abort_on_conflict) => {
                 self.begin(*i);
                 let expected = self.model_write(*i, write);
                 let actual = self.engine_write(*i, write);
                 assert_eq!(actual, expected, "{write:?} in slot {i}");
-                if actual == Err(Err::Conflict) {
+                if actual == Err(Err::Conflict) && *abort_on_conflict {
                     self.slots[*i].take().unwrap().tx.abort();
+                }
+            }
+            Step::ScanNext(i, label) => {
+                self.begin(*i);
+                self.scan_step(*i, *label);
+            }
+            Step::ReplicaApply => self.replica_apply(),
+            Step::ReplicaRead(i) => {
+                let (applied, replica) = (self.applied, &self.replica);
+                let (tx, seen) =
+                    self.replica_slots[*i].get_or_insert_with(|| (replica.begin(), applied));
+                assert_eq!(dump(tx), self.history[*seen], "replica reader {i}");
+            }
+            Step::ReplicaEnd(i) => {
+                if let Some((tx, _)) = self.replica_slots[*i].take() {
+                    assert_eq!(tx.commit().map(|info| info.commit_ts), Ok(None));
                 }
             }
             Step::Read(i, read) => {
@@ -287,10 +359,77 @@ impl Harness {
             return;
         }
         assert_eq!(result.map(|info| info.commit_ts), Ok(Some(commit_ts)));
+        self.last_commit_ts = commit_ts;
         for change in &slot.changes {
             apply(&mut self.committed, change);
         }
+        self.history.push(self.committed.clone());
         self.commits.push(slot.writes);
+    }
+
+    /// An explicit GC pass must not change what any open transaction sees, must keep exactly
+    /// what the oldest open snapshot needs, and with nothing open must free every delta.
+    fn gc(&mut self) {
+        let stats = self.storage.gc();
+        let open = self.slots.iter().flatten();
+        let oldest = open.map(|slot| slot.tx.snapshot_ts()).min();
+        assert_eq!(
+            stats.oldest_snapshot_ts,
+            oldest.unwrap_or(self.last_commit_ts)
+        );
+        if oldest.is_none() {
+            assert_eq!(self.storage.delta_count(), 0, "GC left deltas behind");
+        }
+        for (i, slot) in self.slots.iter().enumerate() {
+            if let Some(slot) = slot {
+                assert_eq!(dump(&slot.tx), slot.view, "slot {i} after GC");
+            }
+        }
+        self.replica.gc();
+        self.check_replica_readers("after GC");
+    }
+
+    fn replica_apply(&mut self) {
+        let Some(record) = self.sink.records.lock().unwrap().get(self.applied).cloned() else {
+            return;
+        };
+        self.replica.apply_record(&record).unwrap();
+        self.applied += 1;
+        assert_eq!(self.replica.last_commit_ts(), record.commit_ts);
+        self.check_replica_readers("after an apply");
+    }
+
+    /// Every open replica reader still sees exactly the records applied before it began.
+    fn check_replica_readers(&self, when: &str) {
+        for (i, slot) in self.replica_slots.iter().enumerate() {
+            if let Some((tx, seen)) = slot {
+                assert_eq!(dump(tx), self.history[*seen], "replica reader {i} {when}");
+            }
+        }
+    }
+
+    /// Advances (or opens) slot `i`'s scan. It returns the next gid at or after its cursor, below
+    /// the bound taken when it opened, that the transaction sees *now* (with the label, now).
+    fn scan_step(&mut self, i: usize, label: Option<u32>) {
+        let next_vertex = self.next_vertex;
+        let slot = self.slots[i].as_mut().unwrap();
+        let scan = slot.scan.get_or_insert_with(|| OpenScan {
+            iter: match label {
+                None => slot.tx.vertices(),
+                Some(l) => slot.tx.vertices_with_label(LabelId(l)),
+            },
+            label,
+            cursor: 0,
+            end: next_vertex,
+        });
+        let expected = (slot.view.vertices.range(scan.cursor..scan.end))
+            .find(|(_, v)| scan.label.is_none_or(|l| v.labels.contains(&l)))
+            .map(|(gid, _)| *gid);
+        assert_eq!(scan.iter.next(), expected, "scan step in slot {i}");
+        match expected {
+            Some(gid) => scan.cursor = gid + 1,
+            None => slot.scan = None,
+        }
     }
 
     fn slot(&self, i: usize) -> &Slot {
@@ -517,6 +656,10 @@ impl Harness {
                         Ok(model.labels.contains(&l))
                     );
                 }
+                for k in 0..KEYS {
+                    let expected = model.props.get(&k).cloned().unwrap_or_default();
+                    assert_eq!(tx.vertex_property(v, PropertyId(k)), Ok(expected));
+                }
                 let edges = |pick: &dyn Fn(&EdgeModel) -> bool| -> Vec<(u64, u64, u64, u32)> {
                     let edges = view.edges.iter().filter(|(_, e)| pick(e));
                     edges.map(|(gid, e)| (*gid, e.from, e.to, e.ty)).collect()
@@ -542,6 +685,10 @@ impl Harness {
                         let props: Vec<_> =
                             props.unwrap().into_iter().map(|(k, v)| (k.0, v)).collect();
                         assert_eq!(props, model.props.clone().into_iter().collect::<Vec<_>>());
+                        for k in 0..KEYS {
+                            let expected = model.props.get(&k).cloned().unwrap_or_default();
+                            assert_eq!(tx.edge_property(e, PropertyId(k)), Ok(expected));
+                        }
                     }
                     None => assert_eq!(
                         props.unwrap_err(),
@@ -593,6 +740,18 @@ impl Harness {
         }
         assert_eq!(replica.last_commit_ts(), self.storage.last_commit_ts());
         assert_eq!(dump(&replica.begin()), self.committed);
+
+        // The replica that followed along, with its readers still open, catches up too.
+        let records = self.sink.records.lock().unwrap().len();
+        assert_eq!(records, self.history.len() - 1, "one record per commit");
+        while self.applied < records {
+            self.replica_apply();
+        }
+        assert_eq!(self.replica.last_commit_ts(), self.storage.last_commit_ts());
+        assert_eq!(dump(&self.replica.begin()), self.committed);
+        self.replica_slots.clear();
+        self.replica.gc();
+        assert_eq!(self.replica.delta_count(), 0);
     }
 }
 
@@ -628,14 +787,19 @@ fn step_strategy() -> impl Strategy<Value = Step> {
         1 => slot().prop_map(Step::CommitSinkFails),
         1 => slot().prop_map(Step::Abort),
         1 => Just(Step::Gc),
-        12 => (slot(), write_strategy()).prop_map(|(i, w)| Step::Write(i, w)),
+        12 => (slot(), write_strategy(), any::<bool>()).prop_map(|(i, w, a)| Step::Write(i, w, a)),
         6 => (slot(), read_strategy()).prop_map(|(i, r)| Step::Read(i, r)),
+        2 => (slot(), prop::option::of(0..LABELS)).prop_map(|(i, l)| Step::ScanNext(i, l)),
+        2 => Just(Step::ReplicaApply),
+        1 => (0..REPLICA_SLOTS).prop_map(Step::ReplicaRead),
+        1 => (0..REPLICA_SLOTS).prop_map(Step::ReplicaEnd),
     ]
 }
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 1024,
+        // PROPTEST_CASES overrides the default for a soak.
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(4096),
         // tests/model.proptest-regressions: failing seeds, replayed first on every run.
         failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
         ..ProptestConfig::default()
@@ -644,7 +808,7 @@ proptest! {
     #[test]
     fn engine_agrees_with_snapshot_isolation_model(
         gc_every_commits in prop::sample::select(vec![0u64, 1, 3]),
-        steps in prop::collection::vec(step_strategy(), 1..150),
+        steps in prop::collection::vec(step_strategy(), 1..200),
     ) {
         let mut harness = Harness::new(gc_every_commits);
         for step in &steps {

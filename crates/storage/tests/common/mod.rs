@@ -5,9 +5,20 @@
 
 #![allow(dead_code)]
 
+pub mod threads;
+
+/// A storage that collects garbage after every `commits` commits (and never by change count),
+/// so tests exercise GC concurrently with their transactions.
+pub fn storage_with_gc_every(commits: u64) -> std::sync::Arc<Storage> {
+    Storage::new(StorageConfig {
+        gc_every_commits: commits,
+        gc_every_changes: 0,
+    })
+}
+
 use std::collections::{BTreeMap, BTreeSet};
 
-use storage::{PropertyValue, Transaction};
+use storage::{PropertyValue, Storage, StorageConfig, Transaction};
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Graph {
