@@ -1,0 +1,287 @@
+//! The WAL against real files: round trips across segments, torn tails at every byte, bit flips,
+//! holes, and replay into a storage.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use durability::segment::Tail;
+use durability::{recover, DurabilityError, Recovery, Wal, WalConfig};
+use storage::{CommitRecord, PropertyValue, RedoOp, Storage, StorageConfig};
+
+fn config(dir: &Path, segment_bytes: u64) -> WalConfig {
+    WalConfig {
+        dir: dir.to_owned(),
+        segment_bytes,
+        flush_every_n_tx: 1,
+        epoch: "test-epoch".into(),
+    }
+}
+
+fn record(ts: u64) -> CommitRecord {
+    CommitRecord {
+        commit_ts: ts,
+        start_ts: ts - 1,
+        ops: vec![
+            RedoOp::CreateVertex { gid: ts },
+            RedoOp::AddLabel {
+                gid: ts,
+                label: "Tagged".into(),
+            },
+            RedoOp::SetVertexProperty {
+                gid: ts,
+                key: "n".into(),
+                value: PropertyValue::Int(ts as i64),
+            },
+        ],
+    }
+}
+
+fn recover_all(dir: &Path) -> Result<(Vec<CommitRecord>, Recovery), DurabilityError> {
+    let mut records = Vec::new();
+    let recovery = recover(dir, |r| {
+        records.push(r);
+        Ok(())
+    })?;
+    Ok((records, recovery))
+}
+
+/// Writes records with commit timestamps `2..2 + n` into a fresh log; returns the segments.
+fn write_log(dir: &Path, n: u64, segment_bytes: u64) -> Vec<PathBuf> {
+    let wal = Wal::open(config(dir, segment_bytes), Recovery::default()).unwrap();
+    for ts in 2..2 + n {
+        wal.append(&record(ts)).unwrap();
+    }
+    segment_files(dir)
+}
+
+fn segment_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wal"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn expected(n: u64) -> Vec<CommitRecord> {
+    (2..2 + n).map(record).collect()
+}
+
+#[test]
+fn records_round_trip_across_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_log(dir.path(), 200, 1024);
+    assert!(files.len() > 5, "rotation made {} segments", files.len());
+    let (records, recovery) = recover_all(dir.path()).unwrap();
+    assert_eq!(records, expected(200));
+    assert_eq!(recovery.segments, files.len());
+    assert_eq!(recovery.last_commit_ts, Some(201));
+    assert_eq!(recovery.last.unwrap().1.tail, Tail::Clean);
+}
+
+#[test]
+fn appending_after_recovery_continues_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), 30, 512);
+    let (_, recovery) = recover_all(dir.path()).unwrap();
+    let wal = Wal::open(config(dir.path(), 512), recovery).unwrap();
+    for ts in 32..40 {
+        wal.append(&record(ts)).unwrap();
+    }
+    drop(wal);
+    let (records, _) = recover_all(dir.path()).unwrap();
+    assert_eq!(records, expected(38));
+}
+
+#[test]
+fn a_torn_last_record_is_cut_at_every_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_log(dir.path(), 5, 1 << 20);
+    assert_eq!(files.len(), 1);
+    let path = &files[0];
+    let whole = fs::read(path).unwrap();
+    let start = frame_starts(&whole).pop().unwrap();
+    for cut in start..whole.len() {
+        fs::write(path, &whole[..cut]).unwrap();
+        let (records, recovery) = recover_all(dir.path()).unwrap();
+        assert_eq!(records, expected(4), "cut at {cut}");
+        let (_, scan) = recovery.last.as_ref().unwrap();
+        if cut == start {
+            assert_eq!(scan.tail, Tail::Clean);
+        } else {
+            assert!(matches!(scan.tail, Tail::Torn { offset, .. } if offset == start as u64));
+        }
+        // Reopening cuts the tail, and the next record follows the fourth.
+        let wal = Wal::open(config(dir.path(), 1 << 20), recovery).unwrap();
+        wal.append(&record(6)).unwrap();
+        drop(wal);
+        let (records, _) = recover_all(dir.path()).unwrap();
+        let mut want = expected(4);
+        want.push(record(6));
+        assert_eq!(records, want, "cut at {cut}, then appended");
+    }
+}
+
+/// Where each frame starts in a segment file's bytes.
+fn frame_starts(bytes: &[u8]) -> Vec<usize> {
+    let epoch_len = u16::from_le_bytes(bytes[28..30].try_into().unwrap()) as usize;
+    let mut at = 30 + epoch_len + 4;
+    let mut starts = Vec::new();
+    while at < bytes.len() {
+        starts.push(at);
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        at += 8 + len;
+    }
+    assert_eq!(at, bytes.len(), "whole frames only");
+    starts
+}
+
+#[test]
+fn a_bit_flip_in_the_last_record_loses_only_that_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 5, 1 << 20).remove(0);
+    let whole = fs::read(&path).unwrap();
+    let start = frame_starts(&whole).pop().unwrap();
+    for byte in start..whole.len() {
+        for bit in [0, 3, 7] {
+            let mut bad = whole.clone();
+            bad[byte] ^= 1 << bit;
+            fs::write(&path, &bad).unwrap();
+            let (records, recovery) = recover_all(dir.path()).unwrap();
+            assert_eq!(records, expected(4), "bit {bit} of byte {byte}");
+            assert!(matches!(recovery.last.unwrap().1.tail, Tail::Torn { .. }));
+        }
+    }
+}
+
+#[test]
+fn a_bit_flip_before_the_last_record_stops_recovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 5, 1 << 20).remove(0);
+    let whole = fs::read(&path).unwrap();
+    let starts = frame_starts(&whole);
+    for &start in &starts[..starts.len() - 1] {
+        for byte in [start, start + 5, start + 12] {
+            let mut bad = whole.clone();
+            bad[byte] ^= 0x10;
+            fs::write(&path, &bad).unwrap();
+            match recover_all(dir.path()) {
+                Err(DurabilityError::Corrupt { offset, .. }) => {
+                    assert_eq!(offset, start as u64, "flip at byte {byte}")
+                }
+                other => panic!("flip at byte {byte}: {:?}", other.map(|(r, _)| r.len())),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_zero_filled_tail_is_a_torn_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 3, 1 << 20).remove(0);
+    let mut bytes = fs::read(&path).unwrap();
+    let clean_len = bytes.len() as u64;
+    bytes.extend_from_slice(&[0; 4096]);
+    fs::write(&path, &bytes).unwrap();
+    let (records, recovery) = recover_all(dir.path()).unwrap();
+    assert_eq!(records, expected(3));
+    assert!(
+        matches!(recovery.last.unwrap().1.tail, Tail::Torn { offset, .. } if offset == clean_len)
+    );
+}
+
+#[test]
+fn damage_in_an_older_segment_or_a_missing_segment_stops_recovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_log(dir.path(), 60, 512);
+    assert!(files.len() >= 3);
+    // Torn end of the first segment: newer segments follow, so it is not a tail.
+    let first = fs::read(&files[0]).unwrap();
+    fs::write(&files[0], &first[..first.len() - 3]).unwrap();
+    assert!(matches!(
+        recover_all(dir.path()),
+        Err(DurabilityError::Corrupt { .. })
+    ));
+    fs::write(&files[0], &first).unwrap();
+    recover_all(dir.path()).unwrap();
+    // A missing middle segment.
+    fs::remove_file(&files[1]).unwrap();
+    assert!(matches!(
+        recover_all(dir.path()),
+        Err(DurabilityError::Sequence { .. })
+    ));
+}
+
+#[test]
+fn a_bad_header_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 2, 1 << 20).remove(0);
+    let whole = fs::read(&path).unwrap();
+    for byte in 0..30 {
+        let mut bad = whole.clone();
+        bad[byte] ^= 1;
+        fs::write(&path, &bad).unwrap();
+        assert!(
+            matches!(
+                recover_all(dir.path()),
+                Err(DurabilityError::BadHeader { .. })
+            ),
+            "flip in header byte {byte}"
+        );
+    }
+}
+
+#[test]
+fn commits_through_the_sink_replay_into_an_equal_storage() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = Storage::new(StorageConfig::default());
+    let wal = Arc::new(Wal::open(config(dir.path(), 4096), Recovery::default()).unwrap());
+    main.set_commit_sink(wal.clone());
+    let (tagged, n) = (main.label("Tagged"), main.property("n"));
+    let mut gids = Vec::new();
+    for i in 0..100 {
+        let mut tx = main.begin();
+        let v = tx.create_vertex();
+        tx.add_label(v, tagged).unwrap();
+        tx.set_vertex_property(v, n, PropertyValue::Int(i)).unwrap();
+        if let Some(&prev) = gids.last() {
+            tx.create_edge(prev, v, main.edge_type("NEXT")).unwrap();
+        }
+        tx.commit().unwrap();
+        gids.push(v);
+    }
+    // An aborted transaction leaves nothing in the log.
+    let mut tx = main.begin();
+    tx.create_vertex();
+    tx.abort();
+    drop(wal);
+
+    let replica = Storage::new(StorageConfig::default());
+    let recovery = recover(dir.path(), |record| {
+        replica
+            .apply_record(&record)
+            .map_err(|e| DurabilityError::Replay {
+                path: dir.path().to_owned(),
+                commit_ts: record.commit_ts,
+                reason: e.to_string(),
+            })
+    })
+    .unwrap();
+    assert_eq!(recovery.records, 100);
+    assert_eq!(replica.last_commit_ts(), main.last_commit_ts());
+    let (a, b) = (main.begin(), replica.begin());
+    let n2 = replica.property("n");
+    for (i, &v) in gids.iter().enumerate() {
+        assert_eq!(
+            a.vertex_property(v, n).unwrap(),
+            PropertyValue::Int(i as i64)
+        );
+        assert_eq!(
+            b.vertex_property(v, n2).unwrap(),
+            PropertyValue::Int(i as i64)
+        );
+    }
+    assert_eq!(b.vertices_with_label(replica.label("Tagged")).count(), 100);
+}
