@@ -26,11 +26,15 @@ pub enum QueryError {
     Transaction(String),
     #[error("{0}")]
     Unsupported(String),
+    /// `CALL` of a name no procedure is registered under.
+    #[error("{0}")]
+    ProcedureNotFound(String),
     #[error("Query was interrupted.")]
     Interrupted,
     #[error("Query execution timed out after {0} seconds.")]
     Timeout(u64),
-    #[error("Memory limit exceeded: {0}")]
+    /// Over `--memory-limit` (the message says so, Memgraph's way).
+    #[error("{0}")]
     MemoryLimit(String),
     /// A schema rule would be broken (e.g. deleting a node that still has relationships).
     #[error("{0}")]
@@ -38,6 +42,9 @@ pub enum QueryError {
     /// Memgraph's generic admin error class (replication, snapshots ...).
     #[error("{0}")]
     Admin(String),
+    /// LOAD CSV could not open or read its file, or met a bad row (the message names both).
+    #[error("{0}")]
+    Csv(String),
 }
 
 pub type Result<T, E = QueryError> = std::result::Result<T, E>;
@@ -60,19 +67,21 @@ impl QueryError {
                     "Neo.TransientError.Transaction.DeadlockDetected"
                 } else {
                     match e {
-                        StorageError::VertexHasEdges(_) => {
+                        StorageError::VertexHasEdges(_) | StorageError::Constraint(_) => {
                             "Neo.ClientError.Schema.ConstraintValidationFailed"
                         }
                         _ => "Neo.DatabaseError.General.UnknownError",
                     }
                 }
             }
+            QueryError::ProcedureNotFound(_) => "Neo.ClientError.Procedure.ProcedureNotFound",
             QueryError::Transaction(_) => "Neo.ClientError.Transaction.TransactionNotFound",
             QueryError::Interrupted => "Neo.ClientError.Transaction.Terminated",
             QueryError::Timeout(_) => "Neo.ClientError.Transaction.TransactionTimedOut",
             QueryError::MemoryLimit(_) => "Neo.TransientError.General.MemoryPoolOutOfMemoryError",
             QueryError::Constraint(_) => "Neo.ClientError.Schema.ConstraintValidationFailed",
             QueryError::Admin(_) => "Memgraph.ClientError.MemgraphError.MemgraphError",
+            QueryError::Csv(_) => "Neo.ClientError.Statement.ExternalResourceFailed",
         }
     }
 

@@ -20,6 +20,9 @@ pub type Frame = Vec<Value>;
 pub struct EvalCtx<'a> {
     pub tx: &'a Transaction,
     pub params: &'a [Value],
+    /// `--memory-limit` in bytes (0 = none): list comprehensions and `reduce` check it per
+    /// element, as they can build large values inside one expression.
+    pub memory_limit: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,10 +171,11 @@ impl PExpr {
                 })?;
                 Value::List(out)
             }
-            PExpr::Property(e, key, name) => {
-                let base = e.eval(frame, ctx)?;
-                property_of(&base, *key, name, ctx)?
-            }
+            // `var.key` reads the slot in place: a map (e.g. a LOAD CSV row) is not cloned.
+            PExpr::Property(e, key, name) => match **e {
+                PExpr::Slot(s) => property_of(&frame[s], *key, name, ctx)?,
+                _ => property_of(&e.eval(frame, ctx)?, *key, name, ctx)?,
+            },
             PExpr::HasLabels(e, labels) => match e.eval(frame, ctx)? {
                 Value::Null => Value::Null,
                 Value::Node(g) => {
@@ -343,6 +347,7 @@ impl PExpr {
                 let saved = std::mem::replace(&mut frame[*slot], Value::Null);
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
+                    crate::memory::check(ctx.memory_limit)?;
                     frame[*slot] = item;
                     if let Some(p) = pred {
                         if truth(&p.eval(frame, ctx)?)? != Some(true) {
@@ -432,6 +437,7 @@ impl PExpr {
                 let saved_acc = std::mem::replace(&mut frame[*acc], start);
                 let saved = std::mem::replace(&mut frame[*slot], Value::Null);
                 for item in items {
+                    crate::memory::check(ctx.memory_limit)?;
                     frame[*slot] = item;
                     let next = expr.eval(frame, ctx)?;
                     frame[*acc] = next;
@@ -441,6 +447,79 @@ impl PExpr {
                 out
             }
         })
+    }
+
+    /// Calls `f` on each direct sub-expression (not those inside sub-plans: their operators
+    /// hold their own).
+    pub fn for_each_child_mut(&mut self, f: &mut dyn FnMut(&mut PExpr)) {
+        match self {
+            PExpr::Const(_) | PExpr::Param(_) | PExpr::Slot(_) | PExpr::Exists(_) => {}
+            PExpr::Property(e, ..)
+            | PExpr::HasLabels(e, _)
+            | PExpr::Neg(e)
+            | PExpr::Not(e)
+            | PExpr::IsNull(e, _)
+            | PExpr::PatternComp(_, e) => f(e),
+            PExpr::List(items)
+            | PExpr::And(items)
+            | PExpr::Or(items)
+            | PExpr::Xor(items)
+            | PExpr::Call(_, items) => items.iter_mut().for_each(f),
+            PExpr::Map(entries) => entries.iter_mut().for_each(|(_, e)| f(e)),
+            PExpr::Arith(first, rest) => {
+                f(first);
+                rest.iter_mut().for_each(|(_, e)| f(e));
+            }
+            PExpr::Compare(first, rest) => {
+                f(first);
+                rest.iter_mut().for_each(|(_, e)| f(e));
+            }
+            PExpr::In(a, b) | PExpr::Str(_, a, b) | PExpr::Regex(a, b) | PExpr::Index(a, b) => {
+                f(a);
+                f(b);
+            }
+            PExpr::Slice(a, from, to) => {
+                f(a);
+                from.iter_mut().chain(to.iter_mut()).for_each(|e| f(e));
+            }
+            PExpr::Case {
+                operand,
+                whens,
+                otherwise,
+            } => {
+                operand.iter_mut().for_each(|e| f(e));
+                for (w, t) in whens {
+                    f(w);
+                    f(t);
+                }
+                otherwise.iter_mut().for_each(|e| f(e));
+            }
+            PExpr::ListComp {
+                list, pred, map, ..
+            } => {
+                f(list);
+                pred.iter_mut().chain(map.iter_mut()).for_each(|e| f(e));
+            }
+            PExpr::Quantifier { list, pred, .. } => {
+                f(list);
+                f(pred);
+            }
+            PExpr::Reduce {
+                init, list, expr, ..
+            } => {
+                f(init);
+                f(list);
+                f(expr);
+            }
+            PExpr::MapProjection(base, items) => {
+                f(base);
+                for item in items {
+                    if let MapProjItem::Entry(_, e) = item {
+                        f(e);
+                    }
+                }
+            }
+        }
     }
 
     /// Evaluates a predicate: only `true` passes (null and false filter the row out).
@@ -547,28 +626,14 @@ fn in_list(v: &Value, items: &[Value]) -> Option<bool> {
 
 pub fn arith(op: BinOp, a: Value, b: Value) -> Result<Value> {
     use Value::*;
-    let overflow = || QueryError::Arithmetic("integer overflow".into());
+    if let (Int(x), Int(y)) = (&a, &b) {
+        return int_arith(op, *x, *y);
+    }
     Ok(match (op, a, b) {
         (_, Null, _) | (_, _, Null) => Null,
         (op, x, y) if matches!(x, Temporal(_)) || matches!(y, Temporal(_)) => {
             crate::temporal::duration::arith(op, x, y)?
         }
-        (BinOp::Add, Int(x), Int(y)) => Int(x.checked_add(y).ok_or_else(overflow)?),
-        (BinOp::Sub, Int(x), Int(y)) => Int(x.checked_sub(y).ok_or_else(overflow)?),
-        (BinOp::Mul, Int(x), Int(y)) => Int(x.checked_mul(y).ok_or_else(overflow)?),
-        (BinOp::Div, Int(x), Int(y)) => {
-            if y == 0 {
-                return Err(QueryError::Arithmetic("/ by zero".into()));
-            }
-            Int(x.checked_div(y).ok_or_else(overflow)?)
-        }
-        (BinOp::Mod, Int(x), Int(y)) => {
-            if y == 0 {
-                return Err(QueryError::Arithmetic("% by zero".into()));
-            }
-            Int(x.checked_rem(y).ok_or_else(overflow)?)
-        }
-        (BinOp::Pow, Int(x), Int(y)) => Float((x as f64).powf(y as f64)),
         (op, x @ (Int(_) | Float(_)), y @ (Int(_) | Float(_))) => {
             let (x, y) = (x.as_f64().unwrap_or(0.0), y.as_f64().unwrap_or(0.0));
             Float(match op {
@@ -605,6 +670,29 @@ pub fn arith(op: BinOp, a: Value, b: Value) -> Result<Value> {
             )))
         }
     })
+}
+
+/// Integer arithmetic: overflow and division by zero are errors; `^` is a float.
+fn int_arith(op: BinOp, x: i64, y: i64) -> Result<Value> {
+    let overflow = || QueryError::Arithmetic("integer overflow".into());
+    Ok(Value::Int(match op {
+        BinOp::Add => x.checked_add(y).ok_or_else(overflow)?,
+        BinOp::Sub => x.checked_sub(y).ok_or_else(overflow)?,
+        BinOp::Mul => x.checked_mul(y).ok_or_else(overflow)?,
+        BinOp::Div => {
+            if y == 0 {
+                return Err(QueryError::Arithmetic("/ by zero".into()));
+            }
+            x.checked_div(y).ok_or_else(overflow)?
+        }
+        BinOp::Mod => {
+            if y == 0 {
+                return Err(QueryError::Arithmetic("% by zero".into()));
+            }
+            x.checked_rem(y).ok_or_else(overflow)?
+        }
+        BinOp::Pow => return Ok(Value::Float((x as f64).powf(y as f64))),
+    }))
 }
 
 fn index(base: Value, idx: Value, ctx: &EvalCtx<'_>) -> Result<Value> {

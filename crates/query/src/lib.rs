@@ -17,15 +17,18 @@
 //! Temporal values (dates, times, durations) are [`storage::Temporal`]s; [`temporal`] parses,
 //! constructs, compares, formats and computes with them.
 //!
-//! Not here yet: CALL, LOAD CSV, EXISTS bodies beyond MATCH / RETURN, EXPLAIN/PROFILE beyond
+//! Not here yet: EXISTS bodies beyond MATCH / RETURN.
 //! the operator list, indexes.
 
+pub mod admin;
 pub mod error;
 pub mod expr;
 pub mod functions;
+pub mod memory;
 pub mod ops;
 pub mod plan;
 pub mod planner;
+pub mod procedures;
 pub mod session;
 pub mod subplan;
 pub mod temporal;
@@ -49,6 +52,11 @@ pub struct EngineConfig {
     pub query_timeout_sec: u64,
     /// Plans kept in the cache before it is cleared.
     pub plan_cache_size: usize,
+    /// `--data-directory`, for `SHOW STORAGE INFO`'s `disk_usage` (`None`: report 0).
+    pub data_directory: Option<std::path::PathBuf>,
+    /// `--memory-limit` in bytes; 0 = no limit. Needs [`memory::Counting`] as the global
+    /// allocator to take effect.
+    pub memory_limit_bytes: u64,
 }
 
 impl Default for EngineConfig {
@@ -56,6 +64,8 @@ impl Default for EngineConfig {
         EngineConfig {
             query_timeout_sec: 600,
             plan_cache_size: 1000,
+            data_directory: None,
+            memory_limit_bytes: 0,
         }
     }
 }
@@ -64,8 +74,10 @@ impl Default for EngineConfig {
 pub struct Engine {
     storage: Arc<Storage>,
     config: EngineConfig,
-    /// Plans by query text. Parameter names are part of the plan; their values are not.
-    cache: Mutex<HashMap<String, Arc<Plan>>>,
+    /// Plans by query text, with the storage's schema version they were made under (a plan
+    /// chooses indexes, so an index change makes it stale). Parameter names are part of the
+    /// plan; their values are not.
+    cache: Mutex<HashMap<String, (u64, Arc<Plan>)>>,
 }
 
 impl Engine {
@@ -91,8 +103,11 @@ impl Engine {
 
     /// The cached plan for `text`, planning it on a miss. Errors are not cached.
     pub fn plan(&self, text: &str) -> Result<Arc<Plan>> {
-        if let Some(plan) = self.cache.lock().get(text) {
-            return Ok(plan.clone());
+        let version = self.storage.schema_version();
+        if let Some((v, plan)) = self.cache.lock().get(text) {
+            if *v == version {
+                return Ok(plan.clone());
+            }
         }
         let stmt = cypher::parse(text).map_err(|e| QueryError::Syntax(e.to_string()))?;
         let plan = Arc::new(planner::plan(&stmt, &self.storage)?);
@@ -100,7 +115,7 @@ impl Engine {
         if cache.len() >= self.config.plan_cache_size {
             cache.clear();
         }
-        cache.insert(text.to_string(), plan.clone());
+        cache.insert(text.to_string(), (version, plan.clone()));
         Ok(plan)
     }
 

@@ -16,6 +16,7 @@ use storage::Transaction;
 use crate::error::{QueryError, Result};
 use crate::expr::Frame;
 use crate::ops::{BoxCursor, ExecCtx, Guard, InterruptProbe, Stats, TxRef};
+use crate::plan::PROFILE_COLUMNS;
 use crate::planner::{Plan, QueryPlan, QueryType};
 use crate::value::Value;
 use crate::Engine;
@@ -63,6 +64,8 @@ pub struct Stream {
     query_type: QueryType,
     guard: Guard,
     done: bool,
+    /// The commit timestamp of work done before the rows were ready (PROFILE).
+    committed: Option<u64>,
 }
 
 /// What one pull reports.
@@ -91,6 +94,7 @@ impl Stream {
             query_type,
             guard: Guard::unlimited(),
             done: false,
+            committed: None,
         }
     }
 }
@@ -178,6 +182,7 @@ impl Session {
             interrupt: self.interrupt.clone(),
             deadline: (secs > 0).then(|| (Instant::now() + Duration::from_secs(secs), secs)),
             probe: self.probe.clone(),
+            memory_limit: self.engine.config().memory_limit_bytes,
         }
     }
 
@@ -213,13 +218,68 @@ impl Session {
                 lines.iter().map(|l| vec![Value::String(l.clone())]).collect(),
                 QueryType::Read,
             )),
+            Plan::Admin(admin) => {
+                if let Some(message) = admin.refused_in_transaction() {
+                    if explicit || self.tx.is_some() {
+                        return Err(QueryError::Transaction(message.into()));
+                    }
+                }
+                let result = admin.run(&self.engine)?;
+                Ok(Stream::rows(result.columns, result.rows, result.query_type))
+            }
             Plan::Query(q) => self.start(q, params),
+            Plan::Profile(q) => self.profile(q, params, explicit),
         }
     }
 
-    fn start(&mut self, q: &QueryPlan, params: &HashMap<String, Value>) -> Result<Stream> {
-        let params = q
-            .params
+    /// PROFILE: runs the query to the end in its own transaction (its writes commit, its rows
+    /// are dropped) through counting cursors, then streams the per-operator table.
+    fn profile(
+        &mut self,
+        q: &QueryPlan,
+        params: &HashMap<String, Value>,
+        explicit: bool,
+    ) -> Result<Stream> {
+        if explicit || self.tx.is_some() {
+            // The run commits on its own: it cannot be part of the open transaction.
+            return Err(QueryError::Admin(
+                "PROFILE not allowed in multicommand transactions.".into(),
+            ));
+        }
+        let params = Self::bind_params(q, params)?;
+        self.interrupt
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        let guard = self.guard();
+        let mut tx = self.engine.storage().begin();
+        let mut stats = Stats::default();
+        let (mut cursor, profile) = q.root.build_profiled();
+        let mut frame = vec![Value::Null; q.frame_size];
+        let run = {
+            let mut ctx = ExecCtx::new(TxRef::Exclusive(&mut tx), &params, &mut stats, &guard);
+            guard.check().and_then(|()| {
+                while cursor.pull(&mut frame, &mut ctx)? {}
+                Ok(())
+            })
+        };
+        drop(cursor);
+        drop(frame);
+        if let Err(e) = run {
+            tx.abort();
+            return Err(e);
+        }
+        let commit_ts = tx.commit()?.commit_ts;
+        let mut stream = Stream::rows(
+            PROFILE_COLUMNS.iter().map(|c| c.to_string()).collect(),
+            profile.table(&q.root),
+            q.query_type,
+        );
+        stream.stats = stats;
+        stream.committed = commit_ts;
+        Ok(stream)
+    }
+
+    fn bind_params(q: &QueryPlan, params: &HashMap<String, Value>) -> Result<Vec<Value>> {
+        q.params
             .iter()
             .map(|name| {
                 params
@@ -227,7 +287,11 @@ impl Session {
                     .cloned()
                     .ok_or_else(|| QueryError::ParameterMissing(name.clone()))
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect()
+    }
+
+    fn start(&mut self, q: &QueryPlan, params: &HashMap<String, Value>) -> Result<Stream> {
+        let params = Self::bind_params(q, params)?;
         let own_tx = match self.tx {
             Some(_) => None,
             None => Some(self.engine.storage().begin()),
@@ -248,6 +312,7 @@ impl Session {
             query_type: q.query_type,
             guard: self.guard(),
             done: false,
+            committed: None,
         })
     }
 
@@ -276,7 +341,7 @@ impl Session {
                 stream.done = true;
                 let commit_ts = match stream.own_tx.take() {
                     Some(tx) => tx.commit()?.commit_ts,
-                    None => None,
+                    None => stream.committed.take(),
                 };
                 Ok(PullOutcome {
                     has_more: false,

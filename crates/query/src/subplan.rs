@@ -28,7 +28,10 @@ pub fn for_each(
 ) -> Result<bool> {
     let mut cursor = op.build();
     let mut stats = Stats::default();
-    let guard = Guard::unlimited();
+    let guard = Guard {
+        memory_limit: ctx.memory_limit,
+        ..Guard::unlimited()
+    };
     let mut exec = ExecCtx::new(TxRef::Shared(ctx.tx), ctx.params, &mut stats, &guard);
     while cursor.pull(frame, &mut exec)? {
         if !each(frame)? {

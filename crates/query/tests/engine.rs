@@ -358,6 +358,13 @@ fn streams_have_exact_has_more() {
 
 #[test]
 fn unwind_range_is_lazy_and_bounded_by_the_time_limit() {
+    let unlimited = Engine::new(
+        Storage::new(StorageConfig::default()),
+        EngineConfig {
+            query_timeout_sec: 0,
+            ..EngineConfig::default()
+        },
+    );
     let e = Engine::new(
         Storage::new(StorageConfig::default()),
         EngineConfig {
@@ -365,9 +372,9 @@ fn unwind_range_is_lazy_and_bounded_by_the_time_limit() {
             ..EngineConfig::default()
         },
     );
-    // Counting lazily: no billion-element list is built.
+    // Counting lazily: no two-million-element list is built (however slow the machine is).
     assert_eq!(
-        one(&e, "UNWIND range(1, 2000000) AS i RETURN count(*)"),
+        one(&unlimited, "UNWIND range(1, 2000000) AS i RETURN count(*)"),
         int(2_000_000)
     );
     assert_eq!(
@@ -379,7 +386,8 @@ fn unwind_range_is_lazy_and_bounded_by_the_time_limit() {
         err(&e, "UNWIND range(1, 1000000000000) AS i RETURN count(*)"),
         QueryError::Timeout(1)
     ));
-    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // The timeout stops it: a loose bound (the guard checks every 1024 rows), not a timing.
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
     // A materialised range is capped with a clear error.
     assert!(matches!(
         err(&e, "RETURN size(range(1, 100000000))"),

@@ -7,19 +7,27 @@
 //! [`ExecCtx`]. `reset` rewinds a cursor so it can run again for the next row of an outer
 //! operator (OPTIONAL MATCH, subqueries).
 
+mod call;
+mod load_csv;
 mod merge;
+mod parallel;
 mod read;
 mod shortest;
 mod transform;
 mod varlen;
 mod write;
 
+pub use call::{Call, CallSpec};
+pub use load_csv::{LoadCsv, LoadCsvSpec, MAX_RECORD_BYTES};
 pub use merge::{Merge, MergeSpec};
-pub use read::{Direction, Expand, ExpandSpec, ScanAll, ScanLabel};
+pub use parallel::{morsel_size, set_morsel_size, MorselScan, MorselScanSpec};
+pub use read::{
+    Direction, Expand, ExpandSpec, IndexSeek, IndexSeekSpec, ScanAll, ScanLabel, Seek, SeekBound,
+};
 pub use shortest::{shortest_paths, ShortestPath, ShortestSpec, Step, TxGraph};
 pub use transform::{
     AggFunc, AggSpec, Aggregate, ConstructPath, Distinct, Eager, Filter, Limit, Once, Optional,
-    OrderBy, Project, Skip, Union, Unwind,
+    OrderBy, Project, ScanAggregate, Skip, Union, Unwind,
 };
 pub use varlen::{EdgesDistinct, VarExpand, VarExpandSpec};
 pub use write::{Create, CreateStep, Delete, RemoveItem, SetItem, Update, UpdateItem};
@@ -87,6 +95,8 @@ pub struct Guard {
     pub interrupt: Arc<AtomicBool>,
     pub deadline: Option<(Instant, u64)>,
     pub probe: Option<InterruptProbe>,
+    /// The process's allocation limit in bytes (0 = none), see [`crate::memory`].
+    pub memory_limit: u64,
 }
 
 impl std::fmt::Debug for Guard {
@@ -95,6 +105,7 @@ impl std::fmt::Debug for Guard {
             .field("interrupt", &self.interrupt)
             .field("deadline", &self.deadline)
             .field("probe", &self.probe.is_some())
+            .field("memory_limit", &self.memory_limit)
             .finish()
     }
 }
@@ -105,11 +116,13 @@ impl Guard {
             interrupt: Arc::new(AtomicBool::new(false)),
             deadline: None,
             probe: None,
+            memory_limit: 0,
         }
     }
 
-    /// The interrupt flag and the deadline (cheap).
+    /// The interrupt flag, the deadline and the memory limit (cheap).
     pub fn check(&self) -> Result<()> {
+        crate::memory::check(self.memory_limit)?;
         if self.interrupt.load(Ordering::Relaxed) {
             return Err(QueryError::Interrupted);
         }
@@ -150,6 +163,8 @@ pub struct ExecCtx<'a> {
     pub stats: &'a mut Stats,
     pub guard: &'a Guard,
     pub ticks: u32,
+    /// The gid range a [`MorselScan`] is to scan next (set by its parallel aggregation).
+    pub morsel: Option<std::ops::Range<storage::Gid>>,
 }
 
 impl<'a> ExecCtx<'a> {
@@ -165,6 +180,7 @@ impl<'a> ExecCtx<'a> {
             stats,
             guard,
             ticks: 0,
+            morsel: None,
         }
     }
 }
@@ -203,6 +219,7 @@ impl ExecCtx<'_> {
         EvalCtx {
             tx: self.tx(),
             params: self.params,
+            memory_limit: self.guard.memory_limit,
         }
     }
 
@@ -213,6 +230,14 @@ impl ExecCtx<'_> {
             self.guard.check_with_probe()?;
         }
         Ok(())
+    }
+
+    /// [`ExecCtx::tick`] for loops that buffer every row (sort, aggregation, DISTINCT, eager
+    /// barriers): the memory limit is also checked on every row (an atomic load), as each row
+    /// may hold a large value.
+    pub fn tick_buffering(&mut self) -> Result<()> {
+        crate::memory::check(self.guard.memory_limit)?;
+        self.tick()
     }
 }
 

@@ -1,12 +1,15 @@
 //! Operators that read the graph: scans and expansion.
 
+use std::ops::Bound;
 use std::sync::Arc;
 
-use storage::{EdgeRef, EdgeTypeId, Gid, LabelId, VertexIter};
+use storage::{
+    EdgeRef, EdgeTypeId, Gid, LabelId, PropIndexIter, PropertyId, PropertyValue, VertexIter,
+};
 
 use super::{BoxCursor, Cursor, ExecCtx};
 use crate::error::Result;
-use crate::expr::Frame;
+use crate::expr::{Frame, PExpr};
 use crate::value::Value;
 
 /// For each input row, every visible vertex into `slot`.
@@ -35,13 +38,11 @@ impl Cursor for ScanAll {
     fn pull(&mut self, frame: &mut Frame, ctx: &mut ExecCtx<'_>) -> Result<bool> {
         loop {
             if let Some(iter) = &mut self.iter {
-                for gid in iter.by_ref() {
+                // The iterator checks each vertex (visible, with the label) in this
+                // transaction's view when it reaches it, so vertices the transaction deleted
+                // since the scan began are already skipped: no second look is needed here.
+                if let Some(gid) = iter.next() {
                     ctx.tick()?;
-                    // The iterator was made before later clauses wrote: re-check that the vertex
-                    // is still visible to this transaction (it may have deleted it since).
-                    if !ctx.tx().vertex_exists(gid) {
-                        continue;
-                    }
                     frame[self.slot] = Value::Node(gid);
                     return Ok(true);
                 }
@@ -168,6 +169,137 @@ impl Cursor for Expand {
 
     fn reset(&mut self) {
         self.pending.clear();
+        self.input.reset();
+    }
+}
+
+/// One side of an index range: the bound's expression and whether it is inclusive.
+#[derive(Debug)]
+pub struct SeekBound {
+    pub expr: PExpr,
+    pub inclusive: bool,
+}
+
+/// What an index seek looks for.
+#[derive(Debug)]
+pub enum Seek {
+    /// `n.p = expr`
+    Eq(PExpr),
+    /// `lower < / <= n.p < / <= upper`, either side optional (not both absent).
+    Range {
+        lower: Option<SeekBound>,
+        upper: Option<SeekBound>,
+    },
+}
+
+#[derive(Debug)]
+pub struct IndexSeekSpec {
+    pub slot: usize,
+    pub label: LabelId,
+    pub property: PropertyId,
+    pub seek: Seek,
+}
+
+/// For each input row, the vertices with a label whose property matches a seek, from a
+/// label+property index. The planner keeps the predicate as a filter above, so the seek only
+/// has to return every match; values an index cannot order like Cypher (lists, maps, temporal
+/// values) fall back to the label scan and let that filter decide.
+pub struct IndexSeek {
+    input: BoxCursor,
+    spec: Arc<IndexSeekSpec>,
+    iter: Option<Candidates>,
+}
+
+enum Candidates {
+    Index(PropIndexIter),
+    Scan(VertexIter),
+}
+
+impl Iterator for Candidates {
+    type Item = Gid;
+
+    fn next(&mut self) -> Option<Gid> {
+        match self {
+            Candidates::Index(i) => i.next(),
+            Candidates::Scan(i) => i.next(),
+        }
+    }
+}
+
+/// A seek value as the index orders it, or `None` when the index cannot order it like Cypher.
+fn seek_value(v: Value) -> Option<PropertyValue> {
+    match v {
+        Value::Null => Some(PropertyValue::Null),
+        Value::Bool(b) => Some(PropertyValue::Bool(b)),
+        Value::Int(i) => Some(PropertyValue::Int(i)),
+        Value::Float(f) if !f.is_nan() => Some(PropertyValue::Float(f)),
+        Value::String(s) => Some(PropertyValue::String(s)),
+        _ => None,
+    }
+}
+
+impl IndexSeek {
+    pub fn new(input: BoxCursor, spec: Arc<IndexSeekSpec>) -> IndexSeek {
+        IndexSeek {
+            input,
+            spec,
+            iter: None,
+        }
+    }
+
+    fn candidates(&self, frame: &mut Frame, ctx: &ExecCtx<'_>) -> Result<Candidates> {
+        let spec = &*self.spec;
+        let eval = ctx.eval();
+        let bound = |b: &Option<SeekBound>, frame: &mut Frame| -> Result<Option<Bound<_>>> {
+            Ok(match b {
+                None => Some(Bound::Unbounded),
+                Some(b) => seek_value(b.expr.eval(frame, &eval)?).map(|v| {
+                    if b.inclusive {
+                        Bound::Included(v)
+                    } else {
+                        Bound::Excluded(v)
+                    }
+                }),
+            })
+        };
+        let bounds = match &spec.seek {
+            Seek::Eq(e) => seek_value(e.eval(frame, &eval)?)
+                .map(|v| (Bound::Included(v.clone()), Bound::Included(v))),
+            Seek::Range { lower, upper } => match (bound(lower, frame)?, bound(upper, frame)?) {
+                (Some(lo), Some(hi)) => Some((lo, hi)),
+                _ => None,
+            },
+        };
+        let tx = ctx.tx();
+        if let Some((lo, hi)) = bounds {
+            if let Some(iter) = tx.vertices_by_label_property(spec.label, spec.property, lo, hi) {
+                return Ok(Candidates::Index(iter));
+            }
+        }
+        Ok(Candidates::Scan(tx.vertices_with_label(spec.label)))
+    }
+}
+
+impl Cursor for IndexSeek {
+    fn pull(&mut self, frame: &mut Frame, ctx: &mut ExecCtx<'_>) -> Result<bool> {
+        loop {
+            if let Some(iter) = &mut self.iter {
+                if let Some(gid) = iter.next() {
+                    ctx.tick()?;
+                    frame[self.spec.slot] = Value::Node(gid);
+                    return Ok(true);
+                }
+                self.iter = None;
+            }
+            if !self.input.pull(frame, ctx)? {
+                return Ok(false);
+            }
+            self.iter = Some(self.candidates(frame, ctx)?);
+        }
+    }
+
+    fn reset(&mut self) {
+        self.iter = None;
         self.input.reset();
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::{BoxCursor, Cursor, ExecCtx};
 use crate::error::{QueryError, Result};
-use crate::expr::{Frame, PExpr};
+use crate::expr::{EvalCtx, Frame, PExpr};
 use crate::value::{GroupKey, PathValue, Value};
 
 /// Yields one row (the frame as it is) per reset: the leaf of every pipeline.
@@ -297,7 +297,7 @@ impl Cursor for Distinct {
             if self.seen.insert(key) {
                 return Ok(true);
             }
-            ctx.tick()?;
+            ctx.tick_buffering()?;
         }
         Ok(false)
     }
@@ -325,7 +325,7 @@ impl Cursor for Eager {
         if self.rows.is_none() {
             let mut rows = Vec::new();
             while self.input.pull(frame, ctx)? {
-                ctx.tick()?;
+                ctx.tick_buffering()?;
                 rows.push(frame.clone());
             }
             self.rows = Some(rows.into_iter());
@@ -342,6 +342,9 @@ impl Cursor for Eager {
 pub struct OrderBy {
     input: BoxCursor,
     keys: Arc<Vec<(PExpr, bool)>>,
+    /// `SKIP s LIMIT l` after the sort: only the first `s + l` rows can ever be returned, so
+    /// only those are kept (top-k) instead of sorting everything.
+    keep: Option<Arc<(Option<PExpr>, PExpr)>>,
     rows: Option<std::vec::IntoIter<Frame>>,
 }
 
@@ -351,40 +354,83 @@ impl OrderBy {
         OrderBy {
             input,
             keys,
+            keep: None,
             rows: None,
         }
     }
+
+    /// Keeps only the rows a following `SKIP skip LIMIT limit` can return.
+    pub fn top_k(mut self, keep: Arc<(Option<PExpr>, PExpr)>) -> OrderBy {
+        self.keep = Some(keep);
+        self
+    }
+
+    /// How many sorted rows can be returned: `skip + limit`, or `None` (all) when either is not
+    /// a valid count (the Skip / Limit operators above report that error).
+    fn kept(&self, frame: &mut Frame, ctx: &ExecCtx<'_>) -> Option<usize> {
+        let keep = self.keep.as_deref()?;
+        let count = |e: &PExpr, frame: &mut Frame| match e.eval(frame, &ctx.eval()) {
+            Ok(Value::Int(n)) if n >= 0 => usize::try_from(n).ok(),
+            _ => None,
+        };
+        let skip = match &keep.0 {
+            Some(e) => count(e, frame)?,
+            None => 0,
+        };
+        skip.checked_add(count(&keep.1, frame)?)
+    }
+}
+
+/// Rows with their sort keys and arrival order (the tie-breaker that keeps the sort stable).
+type Keyed = (Vec<Value>, usize, Frame);
+
+fn cmp_keyed(keys: &[(PExpr, bool)], a: &Keyed, b: &Keyed) -> std::cmp::Ordering {
+    for (i, (x, y)) in a.0.iter().zip(&b.0).enumerate() {
+        let o = x.order_cmp(y);
+        let o = if keys[i].1 { o } else { o.reverse() };
+        if o != std::cmp::Ordering::Equal {
+            return o;
+        }
+    }
+    a.1.cmp(&b.1)
 }
 
 impl Cursor for OrderBy {
     fn pull(&mut self, frame: &mut Frame, ctx: &mut ExecCtx<'_>) -> Result<bool> {
         if self.rows.is_none() {
-            let mut keyed: Vec<(Vec<Value>, Frame)> = Vec::new();
+            let kept = self.kept(frame, ctx);
+            let keys = self.keys.clone();
+            let mut keyed: Vec<Keyed> = Vec::new();
+            let mut seq = 0;
             while self.input.pull(frame, ctx)? {
-                ctx.tick()?;
+                ctx.tick_buffering()?;
                 let ectx = ctx.eval();
-                let key = self
-                    .keys
+                let key = keys
                     .iter()
                     .map(|(e, _)| e.eval(frame, &ectx))
                     .collect::<Result<Vec<_>>>()?;
-                keyed.push((key, frame.clone()));
-            }
-            let keys = &self.keys;
-            keyed.sort_by(|(a, _), (b, _)| {
-                for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                    let o = x.order_cmp(y);
-                    let o = if keys[i].1 { o } else { o.reverse() };
-                    if o != std::cmp::Ordering::Equal {
-                        return o;
+                keyed.push((key, seq, frame.clone()));
+                seq += 1;
+                // Top-k: once twice the needed rows are buffered, keep the best half.
+                if let Some(k) = kept {
+                    if keyed.len() >= k.saturating_mul(2).max(1024) {
+                        if k == 0 {
+                            keyed.clear();
+                        } else {
+                            keyed.select_nth_unstable_by(k - 1, |a, b| cmp_keyed(&keys, a, b));
+                            keyed.truncate(k);
+                        }
                     }
                 }
-                std::cmp::Ordering::Equal
-            });
+            }
+            keyed.sort_by(|a, b| cmp_keyed(&keys, a, b));
+            if let Some(k) = kept {
+                keyed.truncate(k);
+            }
             self.rows = Some(
                 keyed
                     .into_iter()
-                    .map(|(_, f)| f)
+                    .map(|(_, _, f)| f)
                     .collect::<Vec<_>>()
                     .into_iter(),
             );
@@ -501,6 +547,27 @@ impl AggState {
         Ok(())
     }
 
+    /// Adds the state of a later part of the input (the same function's).
+    fn merge(&mut self, f: AggFunc, later: AggState) -> Result<()> {
+        match (self, later) {
+            (AggState::Count(n), AggState::Count(m)) => *n += m,
+            (AggState::Sum(acc), AggState::Sum(v)) => {
+                *acc = crate::expr::arith(crate::expr::BinOp::Add, acc.clone(), v)?
+            }
+            (AggState::Avg(sum, n), AggState::Avg(s, m)) => {
+                *sum += s;
+                *n += m;
+            }
+            // The earlier part's value wins ties, as it would have come first.
+            (AggState::MinMax(_), AggState::MinMax(None)) => {}
+            (state @ AggState::MinMax(_), AggState::MinMax(Some(v))) => state.update(f, v)?,
+            (AggState::Values(vals), AggState::Values(more)) => vals.extend(more),
+            // Both states come from `AggState::new(f)` for the same `f`.
+            (state, later) => unreachable!("aggregate states {state:?} and {later:?} differ"),
+        }
+        Ok(())
+    }
+
     fn finish(self, f: AggFunc, extra: Option<f64>) -> Result<Value> {
         Ok(match self {
             AggState::Count(n) => Value::Int(n),
@@ -560,6 +627,144 @@ struct Group {
     keys: Vec<Value>,
     states: Vec<AggState>,
     seen: Vec<HashSet<GroupKey>>,
+    /// In a partial table: each DISTINCT aggregate's values, first occurrences in row order,
+    /// not yet aggregated (only the merge, which sees every part, can tell which are new).
+    distinct: Vec<Vec<Value>>,
+}
+
+/// The hashable key of one row's grouping values: the value's own key when there is one (the
+/// common case: no `Vec` per row), else a list key (equal iff every component is).
+fn group_key(vals: &[Value]) -> GroupKey {
+    match vals {
+        [one] => GroupKey::from(one),
+        many => GroupKey::List(many.iter().map(GroupKey::from).collect()),
+    }
+}
+
+/// The groups of an aggregation, in order of first appearance, and their aggregate states.
+///
+/// A *partial* table aggregates one part of the input (a range of a parallel scan); merging the
+/// parts' tables in input order into a complete one gives the groups, their order and (for
+/// integers, counts, min/max and lists) the values one table fed every row in that order gives.
+pub(crate) struct GroupTable {
+    /// Group keys are hashed once per row: a fast hasher (the keys come from the query's own
+    /// data, and a table lives for one query only).
+    index: HashMap<GroupKey, usize, foldhash::fast::RandomState>,
+    groups: Vec<Group>,
+    /// The key values of the current row, reused from row to row.
+    key_vals: Vec<Value>,
+    partial: bool,
+}
+
+impl GroupTable {
+    pub(crate) fn new(partial: bool) -> GroupTable {
+        GroupTable {
+            index: HashMap::default(),
+            groups: Vec::new(),
+            key_vals: Vec::new(),
+            partial,
+        }
+    }
+
+    fn new_group(aggs: &[AggSpec], keys: Vec<Value>) -> Group {
+        Group {
+            keys,
+            states: aggs.iter().map(|a| AggState::new(a.func)).collect(),
+            seen: aggs.iter().map(|_| HashSet::new()).collect(),
+            distinct: aggs.iter().map(|_| Vec::new()).collect(),
+        }
+    }
+
+    /// The index of the group of `key_vals`, created if new.
+    fn group_of(&mut self, aggs: &[AggSpec], key_vals: &[Value]) -> usize {
+        if key_vals.is_empty() {
+            // No grouping keys: one group, nothing to hash.
+            if self.groups.is_empty() {
+                self.groups.push(Self::new_group(aggs, Vec::new()));
+            }
+            return 0;
+        }
+        match self.index.entry(group_key(key_vals)) {
+            Entry::Occupied(o) => *o.get(),
+            Entry::Vacant(v) => {
+                self.groups.push(Self::new_group(aggs, key_vals.to_vec()));
+                *v.insert(self.groups.len() - 1)
+            }
+        }
+    }
+
+    /// Evaluates the keys and aggregate arguments on the row in `frame` and aggregates it.
+    pub(crate) fn add_row(
+        &mut self,
+        keys: &[(PExpr, usize)],
+        aggs: &[AggSpec],
+        frame: &mut Frame,
+        ectx: &EvalCtx<'_>,
+    ) -> Result<()> {
+        let mut key_vals = std::mem::take(&mut self.key_vals);
+        key_vals.clear();
+        for (e, _) in keys {
+            key_vals.push(e.eval(frame, ectx)?);
+        }
+        let gi = self.group_of(aggs, &key_vals);
+        self.key_vals = key_vals;
+        let partial = self.partial;
+        let group = &mut self.groups[gi];
+        for (i, spec) in aggs.iter().enumerate() {
+            if spec.func == AggFunc::CountStar {
+                group.states[i].update(spec.func, Value::Null)?;
+                continue;
+            }
+            let v = match &spec.arg {
+                Some(e) => e.eval(frame, ectx)?,
+                None => Value::Null,
+            };
+            if v.is_null() {
+                continue;
+            }
+            if spec.distinct {
+                if !group.seen[i].insert(GroupKey::from(&v)) {
+                    continue;
+                }
+                if partial {
+                    group.distinct[i].push(v);
+                    continue;
+                }
+            }
+            group.states[i].update(spec.func, v)?;
+        }
+        Ok(())
+    }
+
+    /// Adds a partial table of the input that follows everything merged so far.
+    pub(crate) fn merge(&mut self, aggs: &[AggSpec], part: GroupTable) -> Result<()> {
+        debug_assert!(part.partial && !self.partial);
+        for group in part.groups {
+            let gi = self.group_of(aggs, &group.keys);
+            let into = &mut self.groups[gi];
+            let parts = group.states.into_iter().zip(group.distinct);
+            for (i, (spec, (state, distinct))) in aggs.iter().zip(parts).enumerate() {
+                if spec.distinct {
+                    for v in distinct {
+                        if into.seen[i].insert(GroupKey::from(&v)) {
+                            into.states[i].update(spec.func, v)?;
+                        }
+                    }
+                } else {
+                    into.states[i].merge(spec.func, state)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The groups; with no grouping keys always one (of empty aggregates if there were no rows).
+    fn finish(mut self, aggs: &[AggSpec], no_keys: bool) -> Vec<Group> {
+        if self.groups.is_empty() && no_keys {
+            self.groups.push(Self::new_group(aggs, Vec::new()));
+        }
+        self.groups
+    }
 }
 
 /// Groups by the key expressions and computes the aggregates (implicit grouping).
@@ -580,57 +785,89 @@ impl Aggregate {
         }
     }
 
-    fn new_group(&self, keys: Vec<Value>) -> Group {
-        Group {
+    fn consume(&mut self, frame: &mut Frame, ctx: &mut ExecCtx<'_>) -> Result<Vec<Group>> {
+        let mut table = GroupTable::new(false);
+        while self.input.pull(frame, ctx)? {
+            ctx.tick_buffering()?;
+            table.add_row(&self.keys, &self.aggs, frame, &ctx.eval())?;
+        }
+        Ok(table.finish(&self.aggs, self.keys.is_empty()))
+    }
+}
+
+/// Writes one finished group into `frame`: its keys, then its aggregates.
+fn emit_group(
+    group: Group,
+    keys: &[(PExpr, usize)],
+    aggs: &[AggSpec],
+    frame: &mut Frame,
+    ctx: &ExecCtx<'_>,
+) -> Result<()> {
+    for ((_, slot), v) in keys.iter().zip(group.keys) {
+        frame[*slot] = v;
+    }
+    for (spec, state) in aggs.iter().zip(group.states) {
+        let extra = match &spec.extra {
+            Some(e) => e.eval(frame, &ctx.eval())?.as_f64(),
+            None => None,
+        };
+        frame[spec.slot] = state.finish(spec.func, extra)?;
+    }
+    Ok(())
+}
+
+/// Aggregation over a pipeline that starts with a [`MorselScan`](super::MorselScan): the scan is
+/// cut into gid ranges that worker threads (this one included) take in turn, each running its
+/// own copy of the pipeline into a partial [`GroupTable`]; the tables merge in range order. The
+/// planner only builds it over read-only row-by-row pipelines (filters, projections,
+/// expansions), whose rows for one range do not depend on any other range.
+pub struct ScanAggregate {
+    input: Arc<crate::plan::Op>,
+    keys: Arc<Vec<(PExpr, usize)>>,
+    aggs: Arc<Vec<AggSpec>>,
+    /// PROFILE: the counters of the input's operators, shared by every worker's copy.
+    profile: Option<crate::plan::ProfileCounters>,
+    out: Option<std::vec::IntoIter<Group>>,
+}
+
+impl ScanAggregate {
+    pub fn new(
+        input: Arc<crate::plan::Op>,
+        keys: Arc<Vec<(PExpr, usize)>>,
+        aggs: Arc<Vec<AggSpec>>,
+        profile: Option<crate::plan::ProfileCounters>,
+    ) -> Self {
+        ScanAggregate {
+            input,
             keys,
-            states: self.aggs.iter().map(|a| AggState::new(a.func)).collect(),
-            seen: self.aggs.iter().map(|_| HashSet::new()).collect(),
+            aggs,
+            profile,
+            out: None,
         }
     }
+}
 
-    fn consume(&mut self, frame: &mut Frame, ctx: &mut ExecCtx<'_>) -> Result<Vec<Group>> {
-        let mut index: HashMap<Vec<GroupKey>, usize> = HashMap::new();
-        let mut groups: Vec<Group> = Vec::new();
-        while self.input.pull(frame, ctx)? {
-            ctx.tick()?;
-            let ectx = ctx.eval();
-            let key_vals = self
-                .keys
-                .iter()
-                .map(|(e, _)| e.eval(frame, &ectx))
-                .collect::<Result<Vec<_>>>()?;
-            let gk: Vec<GroupKey> = key_vals.iter().map(GroupKey::from).collect();
-            let gi = match index.entry(gk) {
-                Entry::Occupied(o) => *o.get(),
-                Entry::Vacant(v) => {
-                    groups.push(self.new_group(key_vals));
-                    *v.insert(groups.len() - 1)
-                }
-            };
-            let group = &mut groups[gi];
-            for (i, spec) in self.aggs.iter().enumerate() {
-                if spec.func == AggFunc::CountStar {
-                    group.states[i].update(spec.func, Value::Null)?;
-                    continue;
-                }
-                let v = match &spec.arg {
-                    Some(e) => e.eval(frame, &ectx)?,
-                    None => Value::Null,
-                };
-                if v.is_null() {
-                    continue;
-                }
-                if spec.distinct && !group.seen[i].insert(GroupKey::from(&v)) {
-                    continue;
-                }
-                group.states[i].update(spec.func, v)?;
-            }
+impl Cursor for ScanAggregate {
+    fn pull(&mut self, frame: &mut Frame, ctx: &mut ExecCtx<'_>) -> Result<bool> {
+        if self.out.is_none() {
+            let table = super::parallel::aggregate(
+                &self.input,
+                &self.keys,
+                &self.aggs,
+                self.profile.as_ref(),
+                frame,
+                ctx,
+            )?;
+            self.out = Some(table.finish(&self.aggs, self.keys.is_empty()).into_iter());
         }
-        // No input rows and no grouping keys: one row of empty aggregates.
-        if groups.is_empty() && self.keys.is_empty() {
-            groups.push(self.new_group(Vec::new()));
-        }
-        Ok(groups)
+        let Some(group) = self.out.as_mut().and_then(Iterator::next) else {
+            return Ok(false);
+        };
+        emit_group(group, &self.keys, &self.aggs, frame, ctx)?;
+        Ok(true)
+    }
+    fn reset(&mut self) {
+        self.out = None;
     }
 }
 
@@ -643,16 +880,7 @@ impl Cursor for Aggregate {
         let Some(group) = self.out.as_mut().and_then(Iterator::next) else {
             return Ok(false);
         };
-        for ((_, slot), v) in self.keys.iter().zip(group.keys) {
-            frame[*slot] = v;
-        }
-        for (spec, state) in self.aggs.iter().zip(group.states) {
-            let extra = match &spec.extra {
-                Some(e) => e.eval(frame, &ctx.eval())?.as_f64(),
-                None => None,
-            };
-            frame[spec.slot] = state.finish(spec.func, extra)?;
-        }
+        emit_group(group, &self.keys, &self.aggs, frame, ctx)?;
         Ok(true)
     }
     fn reset(&mut self) {

@@ -73,7 +73,11 @@ pub(crate) fn edge_matches(
     if props.is_empty() {
         return Ok(true);
     }
-    let eval = EvalCtx { tx, params: &[] };
+    let eval = EvalCtx {
+        tx,
+        params: &[],
+        memory_limit: 0,
+    };
     let rel = Value::Relationship(*e);
     for (key, name, want) in props {
         let have = property_of(&rel, *key, name, &eval)?;

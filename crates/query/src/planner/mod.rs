@@ -8,7 +8,9 @@
 //! semantics.
 
 mod expr;
+mod index;
 mod merge;
+mod parallel;
 mod paths;
 mod pattern;
 mod projection;
@@ -65,6 +67,11 @@ pub enum Plan {
     Rollback,
     /// EXPLAIN: the operator tree as rows.
     Explain(Vec<String>),
+    /// A schema or storage statement (`crate::admin`).
+    Admin(crate::admin::Admin),
+    /// PROFILE: run the query with counting cursors and return the operator table instead of
+    /// its rows.
+    Profile(QueryPlan),
 }
 
 /// What a variable holds, as far as the planner knows.
@@ -131,16 +138,25 @@ pub fn plan(stmt: &Statement, storage: &Storage) -> Result<Plan> {
                 "EXPLAIN can only be used with a regular query.",
             )),
         },
+        Statement::Profile(inner) => match plan(inner, storage)? {
+            Plan::Query(q) => Ok(Plan::Profile(q)),
+            _ => Err(QueryError::semantic(
+                "PROFILE can only be used with a regular query.",
+            )),
+        },
         Statement::Query(q) => {
             semantic::check_query(q)?;
             plan_query(q, storage)
                 .map(Plan::Query)
                 .map_err(compile_error)
         }
-        other => Err(QueryError::Unsupported(format!(
-            "This statement is not supported by this version of ferrograph yet: {}",
-            first_words(&other.to_string())
-        ))),
+        other => match crate::admin::plan(other, storage) {
+            Some(admin) => Ok(Plan::Admin(admin)),
+            None => Err(QueryError::Unsupported(format!(
+                "This statement is not supported by this version of ferrograph yet: {}",
+                first_words(&other.to_string())
+            ))),
+        },
     }
 }
 
@@ -246,8 +262,9 @@ fn plan_single(p: &mut Planner<'_>, q: &ast::SingleQuery) -> Result<SinglePlan> 
     let mut columns = Vec::new();
     let mut out_slots = Vec::new();
     let mut writes = false;
-    // Reads / writes since the last eager barrier.
+    // Reads / writes since the last eager barrier; whether those reads may see relationships.
     let (mut read_since, mut wrote_since) = (false, false);
+    let mut rels_read_since = false;
     let last = q.clauses.len().saturating_sub(1);
     for (i, clause) in q.clauses.iter().enumerate() {
         if matches!(clause, Clause::Return(_)) && i != last {
@@ -255,14 +272,23 @@ fn plan_single(p: &mut Planner<'_>, q: &ast::SingleQuery) -> Result<SinglePlan> 
                 "RETURN can only be used at the end of the query.",
             ));
         }
-        let reads = matches!(clause, Clause::Match(_) | Clause::Merge(_))
-            || reads::clause_reads_in_exprs(clause);
-        if (is_write(clause) && read_since) || (reads && wrote_since) {
+        let reads = matches!(
+            clause,
+            Clause::Match(_) | Clause::Merge(_) | Clause::Call(_)
+        ) || reads::clause_reads_in_exprs(clause);
+        // A CREATE of relationships only cannot change what node-only MATCHes find, so
+        // `... MATCH (a {id: x}), (b {id: y}) CREATE (a)-[:R]->(b)` streams without a barrier
+        // (which would hold every input row, e.g. of a LOAD CSV, in memory).
+        let rels_only =
+            matches!(clause, Clause::Create(c) if reads::creates_only_relationships(c, &scope));
+        let write_conflicts = !rels_only || rels_read_since;
+        if (is_write(clause) && read_since && write_conflicts) || (reads && wrote_since) {
             op = Op::Eager {
                 input: Box::new(op),
             };
             read_since = false;
             wrote_since = false;
+            rels_read_since = false;
         }
         // SKIP / LIMIT stop pulling early: pending writes must all happen first.
         if wrote_since && limits_rows(clause) {
@@ -271,8 +297,11 @@ fn plan_single(p: &mut Planner<'_>, q: &ast::SingleQuery) -> Result<SinglePlan> 
             };
             read_since = false;
             wrote_since = false;
+            rels_read_since = false;
         }
         read_since |= reads;
+        rels_read_since |=
+            reads && !matches!(clause, Clause::Match(m) if reads::match_sees_only_nodes(m));
         if is_write(clause) {
             wrote_since = true;
             writes = true;
@@ -371,13 +400,22 @@ fn plan_single(p: &mut Planner<'_>, q: &ast::SingleQuery) -> Result<SinglePlan> 
                 }
             }
             Clause::Merge(m) => merge::plan_merge(p, op, m, &mut scope)?,
-            Clause::Call(_) => return Err(unsupported("CALL")),
-            Clause::LoadCsv(_) => return Err(unsupported("LOAD CSV")),
+            Clause::Call(c) => {
+                let standalone = q.clauses.len() == 1;
+                let out = plan_call(p, op, c, &mut scope, standalone)?;
+                if standalone {
+                    columns = out.columns;
+                    out_slots = out.slots;
+                }
+                out.op
+            }
+            Clause::LoadCsv(l) => plan_load_csv(p, op, l, &mut scope)?,
         };
     }
     match q.clauses.last() {
         Some(Clause::Return(_)) => {}
         Some(c) if is_write(c) => {}
+        Some(Clause::Call(_)) if q.clauses.len() == 1 => {}
         Some(_) => {
             return Err(QueryError::semantic(
                 "Query cannot conclude with MATCH, WITH or UNWIND (must be a RETURN clause or an update clause).",
@@ -393,10 +431,127 @@ fn plan_single(p: &mut Planner<'_>, q: &ast::SingleQuery) -> Result<SinglePlan> 
     })
 }
 
-fn unsupported(what: &str) -> QueryError {
-    QueryError::Unsupported(format!(
-        "{what} is not supported by this version of ferrograph yet."
-    ))
+/// LOAD CSV binds its row variable to a new slot; the path and options are evaluated per row.
+fn plan_load_csv(p: &mut Planner<'_>, op: Op, l: &ast::LoadCsv, scope: &mut Scope) -> Result<Op> {
+    let mut option =
+        |e: &Option<ast::Expr>| e.as_ref().map(|e| expr::translate(p, scope, e)).transpose();
+    let delimiter = option(&l.delimiter)?;
+    let quote = option(&l.quote)?;
+    let nullif = option(&l.nullif)?;
+    let path = expr::translate(p, scope, &l.path)?;
+    let slot = p.new_slot();
+    scope.vars.insert(
+        l.var.clone(),
+        Sym {
+            slot,
+            kind: Kind::Any,
+        },
+    );
+    Ok(Op::LoadCsv {
+        input: Box::new(op),
+        spec: Arc::new(crate::ops::LoadCsvSpec {
+            path,
+            with_header: l.with_header,
+            ignore_bad: l.ignore_bad,
+            delimiter,
+            quote,
+            nullif,
+            slot,
+        }),
+    })
+}
+
+/// What planning a CALL clause produces.
+struct CallPlan {
+    op: Op,
+    /// The yielded names and their slots (the columns of a standalone CALL).
+    columns: Vec<String>,
+    slots: Vec<usize>,
+}
+
+/// `CALL proc(args) [YIELD ...] [WHERE ...]`: resolves the procedure, checks the arguments and
+/// the yielded fields against its signature, and binds the yielded variables.
+fn plan_call(
+    p: &mut Planner<'_>,
+    input: Op,
+    c: &ast::Call,
+    scope: &mut Scope,
+    standalone: bool,
+) -> Result<CallPlan> {
+    let procedure = crate::procedures::resolve(&c.procedure)?;
+    let no_args = Vec::new();
+    let args = c.args.as_ref().unwrap_or(&no_args);
+    crate::procedures::check_args(procedure, args.len())?;
+    let args = args
+        .iter()
+        .map(|a| expr::translate(p, scope, a))
+        .collect::<Result<Vec<_>>>()?;
+    // (field index, variable name)
+    let yielded: Vec<(usize, String)> = match &c.yields {
+        None if !standalone => {
+            return Err(QueryError::semantic(
+                "Procedure call inside a query does not support naming results implicitly \
+                 (name explicitly using `YIELD` instead).",
+            ))
+        }
+        None | Some(ast::YieldSpec::All) => procedure
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| (i, name.to_string()))
+            .collect(),
+        Some(ast::YieldSpec::Items(items)) => items
+            .iter()
+            .map(|y| {
+                let field = procedure.field(&y.field).ok_or_else(|| {
+                    QueryError::semantic(format!(
+                        "Unknown procedure output: `{}` (the outputs of {}).",
+                        y.field,
+                        procedure.signature()
+                    ))
+                })?;
+                Ok((field, y.alias.clone().unwrap_or_else(|| y.field.clone())))
+            })
+            .collect::<Result<_>>()?,
+    };
+    let mut outputs = Vec::with_capacity(yielded.len());
+    let mut columns = Vec::with_capacity(yielded.len());
+    let mut slots = Vec::with_capacity(yielded.len());
+    for (field, name) in yielded {
+        if scope.get(&name).is_some() || columns.contains(&name) {
+            return Err(QueryError::semantic(format!(
+                "Variable `{name}` already declared."
+            )));
+        }
+        let slot = p.new_slot();
+        outputs.push((field, slot));
+        columns.push(name);
+        slots.push(slot);
+    }
+    for (name, slot) in columns.iter().zip(&slots) {
+        scope.vars.insert(
+            name.clone(),
+            Sym {
+                slot: *slot,
+                kind: Kind::Any,
+            },
+        );
+    }
+    let mut op = Op::Call {
+        input: Box::new(input),
+        spec: Arc::new(crate::ops::CallSpec {
+            procedure,
+            args,
+            outputs,
+        }),
+    };
+    if let Some(pred) = &c.where_clause {
+        op = Op::Filter {
+            input: Box::new(op),
+            pred: Arc::new(expr::translate(p, scope, pred)?),
+        };
+    }
+    Ok(CallPlan { op, columns, slots })
 }
 
 fn var_slot(scope: &Scope, name: &str) -> Result<usize> {

@@ -118,9 +118,9 @@ pub(super) fn plan_shortest(
         )));
     }
     let mut preds = Vec::new();
-    let (op, from) = node_step(p, op, scope, &part.element.start, &mut preds)?;
+    let (op, from) = node_step(p, op, scope, &part.element.start, None, &mut preds)?;
     let op = filter(op, std::mem::take(&mut preds));
-    let (op, to) = node_step(p, op, scope, end, &mut preds)?;
+    let (op, to) = node_step(p, op, scope, end, None, &mut preds)?;
     let op = filter(op, preds);
     let rel_slot = match &rel.var {
         Some(_) => {

@@ -79,23 +79,45 @@ pub(super) fn bind(
     Ok((p.new_slot(), false))
 }
 
+/// The first node of a pattern: a scan (or an index seek, with `where_clause` offering
+/// predicates on it) unless it is bound already, plus its label and property filters.
 pub(super) fn node_step(
     p: &mut Planner<'_>,
     mut op: Op,
     scope: &mut Scope,
     node: &NodePattern,
+    where_clause: Option<&ast::Expr>,
     preds: &mut Vec<PExpr>,
 ) -> Result<(Op, usize)> {
+    let before = scope.clone();
     let (slot, bound) = bind(p, scope, &node.var, Kind::Node)?;
-    let mut labels = node.labels.iter().map(|l| p.storage.label(l));
+    let mut labels: Vec<_> = node.labels.iter().map(|l| p.storage.label(l)).collect();
     if !bound {
-        op = Op::Scan {
-            input: Box::new(op),
+        let seek = super::index::choose_seek(
+            p,
+            &before,
+            node.var.as_deref(),
             slot,
-            label: labels.next(),
+            &node.labels,
+            node.properties.as_ref(),
+            where_clause,
+        );
+        op = match seek {
+            Some(spec) => {
+                labels.retain(|l| *l != spec.label);
+                Op::IndexSeek {
+                    input: Box::new(op),
+                    spec: Arc::new(spec),
+                }
+            }
+            None => Op::Scan {
+                input: Box::new(op),
+                slot,
+                label: (!labels.is_empty()).then(|| labels.remove(0)),
+            },
         };
     }
-    let rest: Vec<_> = labels.collect();
+    let rest = labels;
     if !rest.is_empty() {
         preds.push(PExpr::HasLabels(Box::new(PExpr::Slot(slot)), rest));
     }
@@ -146,7 +168,14 @@ pub(crate) fn plan_patterns(
             continue;
         }
         let mut preds = Vec::new();
-        let (next, start) = node_step(p, op, scope, &part.element.start, &mut preds)?;
+        let (next, start) = node_step(
+            p,
+            op,
+            scope,
+            &part.element.start,
+            where_clause.as_ref(),
+            &mut preds,
+        )?;
         op = filter(next, std::mem::take(&mut preds));
         let mut node_slots = vec![start];
         let mut path_rels = Vec::new();

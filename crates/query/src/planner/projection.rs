@@ -102,11 +102,7 @@ pub(crate) fn plan_projection(
                 p, scope, proj, &items, &slots, &mut agg,
             )?);
         }
-        op = Op::Aggregate {
-            input: Box::new(input),
-            keys: Arc::new(keys),
-            aggs: Arc::new(agg.aggs),
-        };
+        op = super::parallel::aggregate(p, input, keys, agg.aggs);
         // Items like `count(*) + 1` are computed from the aggregate slots.
         if !post.is_empty() {
             op = Op::Project {
@@ -136,6 +132,7 @@ pub(crate) fn plan_projection(
         op = Op::OrderBy {
             input: Box::new(op),
             keys: Arc::new(keys),
+            keep: None,
         };
     } else if !proj.order_by.is_empty() {
         // ORDER BY sees the projected names and, for a plain projection, the old variables too.
@@ -160,10 +157,19 @@ pub(crate) fn plan_projection(
         op = Op::OrderBy {
             input: Box::new(op),
             keys: Arc::new(keys),
+            keep: None,
         };
     }
     // SKIP / LIMIT may only use parameters and literals.
     let empty = Scope::default();
+    if let (Op::OrderBy { keep, .. }, Some(limit)) = (&mut op, &proj.limit) {
+        let skip = proj
+            .skip
+            .as_ref()
+            .map(|s| translate(p, &empty, s))
+            .transpose()?;
+        *keep = Some(Arc::new((skip, translate(p, &empty, limit)?)));
+    }
     if let Some(skip) = &proj.skip {
         op = Op::Skip {
             input: Box::new(op),

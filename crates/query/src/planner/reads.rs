@@ -2,7 +2,11 @@
 //! comprehensions): for the eager rules such a clause after a write is a read like MATCH, so
 //! its sub-plans see every earlier row's writes (clause-at-a-time semantics).
 
-use cypher::ast::{Clause, Expr, MapProjectionItem, Projection, SetItem};
+use cypher::ast::{
+    Clause, Create, Expr, MapProjectionItem, Match, PatternKind, Projection, SetItem,
+};
+
+use super::Scope;
 
 /// Whether a clause other than MATCH / MERGE evaluates a graph-reading expression.
 pub(crate) fn clause_reads_in_exprs(c: &Clause) -> bool {
@@ -16,6 +20,15 @@ pub(crate) fn clause_reads_in_exprs(c: &Clause) -> bool {
             SetItem::Labels { .. } => false,
         }),
         Clause::Delete(d) => d.exprs.iter().any(reads),
+        Clause::LoadCsv(l) => [
+            Some(&l.path),
+            l.delimiter.as_ref(),
+            l.quote.as_ref(),
+            l.nullif.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(reads),
         Clause::Create(c) => c.patterns.iter().any(|p| {
             let element = &p.element;
             element.start.properties.as_ref().is_some_and(reads)
@@ -26,6 +39,33 @@ pub(crate) fn clause_reads_in_exprs(c: &Clause) -> bool {
         }),
         _ => false,
     }
+}
+
+/// Whether a MATCH sees nothing but nodes: no relationship, path search or graph-reading
+/// expression. Writes that only add relationships cannot change what such a MATCH finds.
+pub(crate) fn match_sees_only_nodes(m: &Match) -> bool {
+    m.patterns.iter().all(|p| {
+        p.kind == PatternKind::Normal
+            && p.element.chain.is_empty()
+            && !p.element.start.properties.as_ref().is_some_and(reads)
+    }) && !m.where_clause.as_ref().is_some_and(reads)
+}
+
+/// Whether a CREATE only adds relationships between nodes bound before it (`(a)-[:R]->(b)`):
+/// it creates no node and sets no label or node property.
+pub(crate) fn creates_only_relationships(c: &Create, scope: &Scope) -> bool {
+    let bound = |n: &cypher::ast::NodePattern| {
+        n.labels.is_empty()
+            && n.properties.is_none()
+            && n.var.as_ref().is_some_and(|v| scope.get(v).is_some())
+    };
+    c.patterns.iter().all(|p| {
+        bound(&p.element.start)
+            && p.element
+                .chain
+                .iter()
+                .all(|(r, n)| bound(n) && !r.properties.as_ref().is_some_and(reads))
+    })
 }
 
 fn projection(p: &Projection) -> bool {

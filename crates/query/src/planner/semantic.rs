@@ -173,10 +173,23 @@ fn check_single(q: &ast::SingleQuery, outer: &Scope) -> Result<()> {
                 for a in c.args.iter().flatten() {
                     check_expr(&scope, a, false)?;
                 }
-                // The yielded names are unknown without the procedure's signature.
-                if let Some(ast::YieldSpec::Items(items)) = &c.yields {
-                    for y in items {
-                        scope.insert(y.alias.clone().unwrap_or_else(|| y.field.clone()), Ty::Any);
+                match &c.yields {
+                    Some(ast::YieldSpec::Items(items)) => {
+                        for y in items {
+                            scope.insert(
+                                y.alias.clone().unwrap_or_else(|| y.field.clone()),
+                                Ty::Any,
+                            );
+                        }
+                    }
+                    // `YIELD *` binds every output of the signature (the planner reports an
+                    // unknown procedure).
+                    _ => {
+                        if let Ok(p) = crate::procedures::resolve(&c.procedure) {
+                            for (name, _) in p.fields {
+                                scope.insert(name.to_string(), Ty::Any);
+                            }
+                        }
                     }
                 }
                 if let Some(w) = &c.where_clause {
@@ -185,6 +198,9 @@ fn check_single(q: &ast::SingleQuery, outer: &Scope) -> Result<()> {
             }
             Clause::LoadCsv(l) => {
                 check_expr(&scope, &l.path, false)?;
+                for option in [&l.delimiter, &l.quote, &l.nullif].into_iter().flatten() {
+                    check_expr(&scope, option, false)?;
+                }
                 scope.insert(l.var.clone(), Ty::Any);
             }
         }
@@ -529,7 +545,7 @@ fn walk_shallow(e: &Expr, f: &mut dyn FnMut(&Expr)) {
     }
 }
 
-fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+pub(crate) fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
     f(e);
     for_children(e, &mut |c| walk(c, f));
 }

@@ -1,0 +1,348 @@
+//! Schema and storage statements: `CREATE/DROP INDEX`, `CREATE/DROP CONSTRAINT`,
+//! `SHOW INDEX INFO`, `SHOW CONSTRAINT INFO`, `SHOW STORAGE INFO`, `FREE MEMORY`,
+//! `STORAGE MODE`. They act on the storage directly and answer with rows computed up front, in
+//! Memgraph's columns and value formats.
+
+use std::path::Path;
+
+use cypher::ast::{self, ConstraintKind, Statement};
+use storage::{ConstraintInfo, LabelId, PropertyId, Storage};
+
+use crate::error::{QueryError, Result};
+use crate::planner::QueryType;
+use crate::value::Value;
+use crate::Engine;
+
+/// A planned admin statement: names resolved to the storage's ids.
+#[derive(Debug, Clone)]
+pub enum Admin {
+    CreateIndex {
+        label: LabelId,
+        property: Option<PropertyId>,
+    },
+    DropIndex {
+        label: LabelId,
+        property: Option<PropertyId>,
+        text: String,
+    },
+    CreateConstraint(ConstraintInfo),
+    DropConstraint(ConstraintInfo),
+    ShowIndexInfo,
+    ShowConstraintInfo,
+    ShowStorageInfo,
+    FreeMemory,
+    StorageMode(String),
+}
+
+/// What an admin statement answers.
+pub struct AdminResult {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Value>>,
+    pub query_type: QueryType,
+}
+
+impl AdminResult {
+    /// The rows of a SHOW statement under `columns`.
+    fn read(columns: &[&str], rows: Vec<Vec<Value>>) -> AdminResult {
+        AdminResult {
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            rows,
+            query_type: QueryType::Read,
+        }
+    }
+}
+
+/// The admin plan of `stmt`, or `None` if it is not an admin statement this module runs.
+pub fn plan(stmt: &Statement, storage: &Storage) -> Option<Admin> {
+    Some(match stmt {
+        Statement::CreateIndex { label, property } => Admin::CreateIndex {
+            label: storage.label(label),
+            property: property.as_deref().map(|p| storage.property(p)),
+        },
+        Statement::DropIndex { label, property } => Admin::DropIndex {
+            label: storage.label(label),
+            property: property.as_deref().map(|p| storage.property(p)),
+            text: match property {
+                Some(p) => format!(":{label}({p})"),
+                None => format!(":{label}"),
+            },
+        },
+        Statement::CreateConstraint(c) => Admin::CreateConstraint(constraint(c, storage)),
+        Statement::DropConstraint(c) => Admin::DropConstraint(constraint(c, storage)),
+        Statement::ShowIndexInfo => Admin::ShowIndexInfo,
+        Statement::ShowConstraintInfo => Admin::ShowConstraintInfo,
+        Statement::ShowStorageInfo => Admin::ShowStorageInfo,
+        Statement::FreeMemory => Admin::FreeMemory,
+        Statement::StorageMode(mode) => Admin::StorageMode(mode.clone()),
+        _ => return None,
+    })
+}
+
+fn constraint(c: &ast::Constraint, storage: &Storage) -> ConstraintInfo {
+    let label = storage.label(&c.label);
+    match &c.kind {
+        ConstraintKind::Exists { property } => ConstraintInfo::Exists {
+            label,
+            property: storage.property(property),
+        },
+        ConstraintKind::Unique { properties } => ConstraintInfo::Unique {
+            label,
+            properties: properties.iter().map(|p| storage.property(p)).collect(),
+        },
+    }
+}
+
+impl Admin {
+    /// Index and constraint changes may not run inside an explicit transaction (as Memgraph).
+    pub fn refused_in_transaction(&self) -> Option<&'static str> {
+        match self {
+            Admin::CreateIndex { .. } | Admin::DropIndex { .. } => {
+                Some("Index manipulation not allowed in multicommand transactions.")
+            }
+            Admin::CreateConstraint(_) | Admin::DropConstraint(_) => {
+                Some("Constraint manipulation not allowed in multicommand transactions.")
+            }
+            Admin::FreeMemory => {
+                Some("Free memory query not allowed in multicommand transactions.")
+            }
+            Admin::StorageMode(_) => {
+                Some("Storage mode query not allowed in multicommand transactions.")
+            }
+            Admin::ShowIndexInfo | Admin::ShowConstraintInfo | Admin::ShowStorageInfo => None,
+        }
+    }
+
+    pub fn run(&self, engine: &Engine) -> Result<AdminResult> {
+        let storage = engine.storage();
+        let done = |query_type| AdminResult {
+            columns: vec![],
+            rows: vec![],
+            query_type,
+        };
+        match self {
+            Admin::CreateIndex { label, property } => {
+                storage.create_index(*label, *property)?;
+                Ok(done(QueryType::Schema))
+            }
+            Admin::DropIndex {
+                label,
+                property,
+                text,
+            } => {
+                if storage.drop_index(*label, *property) {
+                    Ok(done(QueryType::Schema))
+                } else {
+                    Err(QueryError::Admin(format!(
+                        "Unable to drop index on {text}, it doesn't exist."
+                    )))
+                }
+            }
+            Admin::CreateConstraint(c) => {
+                match c {
+                    ConstraintInfo::Exists { label, property } => {
+                        storage.create_existence_constraint(*label, *property)?
+                    }
+                    ConstraintInfo::Unique { label, properties } => {
+                        storage.create_unique_constraint(*label, properties.clone())?
+                    }
+                };
+                Ok(done(QueryType::Schema))
+            }
+            Admin::DropConstraint(c) => {
+                storage.drop_constraint(c)?;
+                Ok(done(QueryType::Schema))
+            }
+            Admin::ShowIndexInfo => Ok(show_index_info(storage)),
+            Admin::ShowConstraintInfo => Ok(show_constraint_info(storage)),
+            Admin::ShowStorageInfo => Ok(show_storage_info(
+                storage,
+                engine.config().data_directory.as_deref(),
+                engine.config().memory_limit_bytes,
+            )),
+            Admin::FreeMemory => {
+                let stats = storage.free_memory();
+                tracing::info!(?stats, "FREE MEMORY");
+                Ok(done(QueryType::Write))
+            }
+            Admin::StorageMode(mode) if mode == "IN_MEMORY_TRANSACTIONAL" => {
+                Ok(done(QueryType::Write))
+            }
+            Admin::StorageMode(mode) => Err(QueryError::Admin(format!(
+                "Storage mode {mode} is not supported: ferrograph runs IN_MEMORY_TRANSACTIONAL only."
+            ))),
+        }
+    }
+}
+
+fn text(s: impl Into<String>) -> Value {
+    Value::String(s.into())
+}
+
+fn show_index_info(storage: &Storage) -> AdminResult {
+    let rows = storage
+        .index_info()
+        .into_iter()
+        .map(|info| {
+            vec![
+                text(if info.property.is_some() {
+                    "label+property"
+                } else {
+                    "label"
+                }),
+                text(&*storage.label_name(info.label)),
+                info.property
+                    .map_or(Value::Null, |p| text(&*storage.property_name(p))),
+                Value::Int(info.count as i64),
+            ]
+        })
+        .collect();
+    AdminResult::read(&["index type", "label", "property", "count"], rows)
+}
+
+fn show_constraint_info(storage: &Storage) -> AdminResult {
+    let rows = storage
+        .constraint_info()
+        .into_iter()
+        .map(|c| match c {
+            ConstraintInfo::Exists { label, property } => vec![
+                text("exists"),
+                text(&*storage.label_name(label)),
+                text(&*storage.property_name(property)),
+                text(""),
+            ],
+            ConstraintInfo::Unique { label, properties } => vec![
+                text("unique"),
+                text(&*storage.label_name(label)),
+                Value::List(
+                    properties
+                        .iter()
+                        .map(|p| text(&*storage.property_name(*p)))
+                        .collect(),
+                ),
+                text(""),
+            ],
+        })
+        .collect();
+    AdminResult::read(
+        &["constraint type", "label", "properties", "data_type"],
+        rows,
+    )
+}
+
+fn show_storage_info(
+    storage: &Storage,
+    data_directory: Option<&Path>,
+    memory_limit: u64,
+) -> AdminResult {
+    let vertices = storage.vertex_count_approx();
+    let edges = storage.edge_count_approx();
+    let average_degree = if vertices == 0 {
+        0.0
+    } else {
+        2.0 * edges as f64 / vertices as f64
+    };
+    let status = proc_status();
+    let disk = data_directory.map_or(0, dir_size);
+    let rows: Vec<(&str, Value)> = vec![
+        ("name", text("memgraph")),
+        ("vertex_count", Value::Int(vertices as i64)),
+        ("edge_count", Value::Int(edges as i64)),
+        ("average_degree", Value::Float(average_degree)),
+        ("memory_res", text(readable_size(status.rss))),
+        ("peak_memory_res", text(readable_size(status.peak_rss))),
+        (
+            "unreleased_delta_objects",
+            Value::Int(storage.delta_count() as i64),
+        ),
+        ("disk_usage", text(readable_size(disk))),
+        // What the counting allocator says is allocated and not freed (exact to 64 KiB per
+        // thread), and the --memory-limit it is held to ("unlimited" when there is none).
+        (
+            "memory_tracked",
+            text(readable_size(crate::memory::allocated_bytes())),
+        ),
+        (
+            "allocation_limit",
+            if memory_limit == 0 {
+                text("unlimited")
+            } else {
+                text(readable_size(memory_limit))
+            },
+        ),
+        ("global_isolation_level", text("SNAPSHOT_ISOLATION")),
+        ("session_isolation_level", text("")),
+        ("next_session_isolation_level", text("")),
+        ("storage_mode", text("IN_MEMORY_TRANSACTIONAL")),
+    ];
+    AdminResult::read(
+        &["storage info", "value"],
+        rows.into_iter()
+            .map(|(name, value)| vec![text(name), value])
+            .collect(),
+    )
+}
+
+/// Resident and peak resident memory of this process, in bytes (0 where /proc is missing).
+#[derive(Default)]
+struct ProcStatus {
+    rss: u64,
+    peak_rss: u64,
+}
+
+fn proc_status() -> ProcStatus {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return ProcStatus::default();
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kib| kib.parse::<u64>().ok())
+            .map_or(0, |kib| kib * 1024)
+    };
+    ProcStatus {
+        rss: field("VmRSS:"),
+        peak_rss: field("VmHWM:"),
+    }
+}
+
+/// Total size of the regular files under `dir` (not following symlinks).
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&entry.path()),
+            Ok(t) if t.is_file() => entry.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Memgraph's size format: two decimals and a binary unit, e.g. `43.16MiB`, `512.00B`.
+pub fn readable_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut size = bytes as f64;
+    let mut unit = 0;
+    while size >= 1024.0 && unit + 1 < UNITS.len() {
+        size /= 1024.0;
+        unit += 1;
+    }
+    format!("{size:.2}{}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_like_memgraphs() {
+        assert_eq!(readable_size(0), "0.00B");
+        assert_eq!(readable_size(1536), "1.50KiB");
+        assert_eq!(readable_size(45_256_704), "43.16MiB");
+        assert_eq!(readable_size(3 << 30), "3.00GiB");
+    }
+}
