@@ -91,8 +91,17 @@ impl DbBackend {
         StreamEnd::done(t_last, md)
     }
 
+    /// Every failure leaves the connection FAILED (or INTERRUPTED) until a RESET, which rolls
+    /// the explicit transaction back, so nothing can commit it any more. Roll it back now: until
+    /// then its uncommitted writes would make other transactions conflict (Neo4j and Memgraph
+    /// also end a transaction at its first error).
     fn fail(&mut self, e: &QueryError) -> Failure {
         self.interrupted = matches!(e, QueryError::Interrupted);
+        if self.session.in_transaction() {
+            self.streams.clear();
+            // Cannot fail: there is a transaction to roll back.
+            let _ = self.session.rollback();
+        }
         failure(e)
     }
 

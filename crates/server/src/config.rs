@@ -76,6 +76,16 @@ pub struct Config {
     #[arg(long, default_value_t = 600)]
     pub query_execution_timeout_sec: u64,
 
+    /// Most memory the server may allocate, in MiB (0 = no limit): a query that would go over
+    /// it fails with a memory-limit error and releases what it allocated.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=(1 << 40)))]
+    pub memory_limit: u64,
+
+    /// Seconds between periodic garbage collection passes (old versions, deleted objects,
+    /// stale index entries); 0 disables the timer (commits still trigger GC by volume).
+    #[arg(long, default_value_t = 30)]
+    pub storage_gc_cycle_sec: u64,
+
     /// Threads that execute queries (0 = one per core).
     #[arg(long, default_value_t = 0)]
     pub bolt_num_workers: usize,
@@ -127,6 +137,7 @@ mod tests {
         assert!(!c.also_log_to_stderr);
         assert!(c.bolt_server_name_for_init.starts_with("Neo4j/"));
         assert_eq!(c.query_execution_timeout_sec, 600);
+        assert_eq!(c.memory_limit, 0);
     }
 
     #[test]

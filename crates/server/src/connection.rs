@@ -23,7 +23,7 @@ use bolt::message::is_reset;
 use bolt::session::{Session, SessionAction, SessionConfig};
 use parking_lot::Mutex;
 use query::Engine;
-use tracing::{debug, info, warn};
+use tracing::{debug, info, trace, warn};
 
 use crate::backend::DbBackend;
 
@@ -40,6 +40,8 @@ pub struct ConnectionSettings {
 struct Input {
     decoder: ChunkDecoder,
     queue: VecDeque<Vec<u8>>,
+    /// Bytes of the messages in `queue`.
+    queued_bytes: usize,
     /// A framing error (oversized message): reported after the queued messages.
     error: Option<bolt::Error>,
     /// The client closed its side.
@@ -55,6 +57,7 @@ impl Input {
             match self.decoder.poll_message() {
                 Ok(Some(msg)) => {
                     reset |= is_reset(&msg);
+                    self.queued_bytes += msg.len();
                     self.queue.push_back(msg);
                 }
                 Ok(None) => break,
@@ -114,6 +117,7 @@ fn serve_inner(
     let input = Arc::new(Mutex::new(Input {
         decoder: ChunkDecoder::with_max_message_bytes(settings.max_message_bytes),
         queue: VecDeque::new(),
+        queued_bytes: 0,
         error: None,
         eof: false,
     }));
@@ -125,6 +129,7 @@ fn serve_inner(
         let (batch, error, eof) = {
             let mut inp = input.lock();
             let batch: Vec<Vec<u8>> = inp.queue.drain(..).collect();
+            inp.queued_bytes = 0;
             (batch, inp.error.take(), inp.eof)
         };
         if batch.is_empty() && error.is_none() {
@@ -134,6 +139,7 @@ fn serve_inner(
             }
             if !out.is_empty() {
                 stream.write_all(&out)?;
+                trace!(connection = id, bytes = out.len(), "sent responses");
                 out.clear();
             }
             let n = match stream.read(&mut buf) {
@@ -151,6 +157,7 @@ fn serve_inner(
             } else {
                 inp.feed(&buf[..n]);
             }
+            trace!(connection = id, bytes = n, queued = inp.queue.len(), "read");
             continue;
         }
         // RESET jumps the queue: whatever precedes it in this batch is IGNORED.
@@ -158,7 +165,15 @@ fn serve_inner(
             session.interrupt();
         }
         for msg in &batch {
+            let before = out.len();
             let action = session.handle_message(msg, &mut backend, &mut out);
+            trace!(
+                connection = id,
+                signature = msg.get(1).copied().unwrap_or(0),
+                request_bytes = msg.len(),
+                response_bytes = out.len() - before,
+                "handled a request"
+            );
             if out.len() >= 1 << 20 {
                 stream.write_all(&out)?;
                 out.clear();
@@ -178,6 +193,9 @@ fn serve_inner(
     }
 }
 
+/// How much pipelined input the interrupt probe buffers at most.
+const PROBE_READ_AHEAD_BYTES: usize = 1 << 20;
+
 /// The interrupt probe: reads what the client sent while a query runs, without blocking.
 fn probe(stream: TcpStream, input: Arc<Mutex<Input>>) -> query::ops::InterruptProbe {
     let stream = Mutex::new(stream);
@@ -188,7 +206,10 @@ fn probe(stream: TcpStream, input: Arc<Mutex<Input>>) -> query::ops::InterruptPr
         }
         let mut buf = [0u8; 16 * 1024];
         let mut interrupted = false;
-        loop {
+        // Read ahead only so far: a client pipelining a long stream of large requests must not
+        // make the server buffer all of it while one query runs (the kernel's socket buffers
+        // then push back). A RESET further behind is seen once the queue drains.
+        while input.lock().queued_bytes < PROBE_READ_AHEAD_BYTES {
             match stream.read(&mut buf) {
                 Ok(0) => {
                     // The client went away: stop working for it.
@@ -196,7 +217,11 @@ fn probe(stream: TcpStream, input: Arc<Mutex<Input>>) -> query::ops::InterruptPr
                     interrupted = true;
                     break;
                 }
-                Ok(n) => interrupted |= input.lock().feed(&buf[..n]),
+                Ok(n) => {
+                    let mut inp = input.lock();
+                    interrupted |= inp.feed(&buf[..n]);
+                    trace!(bytes = n, queued = inp.queue.len(), "probe read");
+                }
                 Err(_) => break,
             }
         }

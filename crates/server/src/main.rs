@@ -25,9 +25,11 @@ use crate::connection::ConnectionSettings;
 
 /// Queries allocate many small, short-lived values on every connection thread at once;
 /// mimalloc's thread-local free lists handle that far better than glibc's malloc (measured
-/// with the pipelined-create benchmark, see docs/benchmarks.md).
+/// with the pipelined-create benchmark, see docs/benchmarks.md). The counting wrapper keeps the
+/// total `--memory-limit` is checked against (batched per thread, see `query::memory`).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: query::memory::Counting<mimalloc::MiMalloc> =
+    query::memory::Counting(mimalloc::MiMalloc);
 
 fn main() -> ExitCode {
     let config = match Config::from_args(std::env::args()) {
@@ -68,6 +70,8 @@ fn run(config: Config) -> anyhow::Result<()> {
         storage,
         EngineConfig {
             query_timeout_sec: config.query_execution_timeout_sec,
+            data_directory: Some(config.data_directory.clone()),
+            memory_limit_bytes: config.memory_limit << 20,
             ..EngineConfig::default()
         },
     );
@@ -94,6 +98,21 @@ fn run(config: Config) -> anyhow::Result<()> {
             env!("CARGO_PKG_VERSION"),
             config.data_directory.display()
         );
+        if config.storage_gc_cycle_sec > 0 {
+            let storage = engine.storage().clone();
+            let period = Duration::from_secs(config.storage_gc_cycle_sec);
+            // GC takes object locks briefly and never awaits: run it off the I/O thread.
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(period);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    let storage = storage.clone();
+                    let stats = tokio::task::spawn_blocking(move || storage.free_memory()).await;
+                    tracing::debug!(?stats, "periodic garbage collection");
+                }
+            });
+        }
         listener::run(listener, engine, settings, shutdown_signal()).await;
         info!(target: logging::STARTUP_TARGET, "ferrograph shut down");
         Ok(())
