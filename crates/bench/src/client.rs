@@ -3,6 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::thread;
 
 use anyhow::{bail, Context, Result};
 use bolt::client::{self, Auth, ResponseDecoder};
@@ -93,7 +94,7 @@ impl Client {
                 self.flush()?;
                 let _ = self.next()?; // IGNORED for the PULL
                 let _ = self.next()?; // SUCCESS for the RESET
-                bail!("query failed: {f:?}")
+                bail!("query failed: {}", failure_text(&f))
             }
             other => bail!("unexpected response {other:?}"),
         }
@@ -106,4 +107,66 @@ impl Client {
             }
         }
     }
+}
+
+impl Client {
+    /// Runs `count` autocommit queries pipelined on this connection: a writer thread appends
+    /// request `i` (a RUN and a PULL, from `make(i, out)`) and sends them in large writes while
+    /// this thread reads the answers, so the client's encoding overlaps the server's work.
+    /// Returns the number of records received; the first FAILURE fails the whole call (the
+    /// server ignores the rest until the RESET sent here).
+    pub fn pipeline<F>(&mut self, count: usize, mut make: F) -> Result<u64>
+    where
+        F: FnMut(usize, &mut Vec<u8>) + Send + 'static,
+    {
+        let writer_stream = self.stream.try_clone()?;
+        let writer = thread::spawn(move || -> Result<()> {
+            let mut s = writer_stream;
+            let mut out = Vec::with_capacity(1 << 20);
+            for i in 0..count {
+                make(i, &mut out);
+                if out.len() > 256 * 1024 {
+                    s.write_all(&out)?;
+                    out.clear();
+                }
+            }
+            s.write_all(&out)?;
+            Ok(())
+        });
+        let (mut records, mut summaries, mut failure) = (0u64, 0usize, None);
+        while summaries < 2 * count {
+            match self.next()? {
+                Response::Record(_) => records += 1,
+                Response::Success(_) | Response::Ignored => summaries += 1,
+                Response::Failure(f) => {
+                    summaries += 1;
+                    failure.get_or_insert_with(|| ((summaries - 1) / 2, failure_text(&f)));
+                }
+            }
+        }
+        match writer.join() {
+            Ok(r) => r?,
+            Err(_) => bail!("the pipeline's writer thread panicked"),
+        }
+        if let Some((i, text)) = failure {
+            client::write_reset(&mut self.out);
+            self.flush()?;
+            let _ = self.next()?;
+            bail!("query {i} of {count} failed: {text}");
+        }
+        Ok(records)
+    }
+}
+
+/// "code: message" of a FAILURE's metadata.
+pub fn failure_text(meta: &[(String, Value)]) -> String {
+    let field = |k: &str| {
+        meta.iter()
+            .find(|(key, _)| key == k)
+            .map_or(String::new(), |(_, v)| match v {
+                Value::String(s) => s.clone(),
+                other => format!("{other:?}"),
+            })
+    };
+    format!("{}: {}", field("code"), field("message"))
 }

@@ -4,15 +4,29 @@
 //! loopback port with a fresh data directory (stopping it afterwards), runs one measurement and
 //! prints the figures. It is a benchmark, not a test: it asserts only that answers are right.
 //!
+//! The social-graph subcommands share one deterministic generator ([`graph`]): `generate`
+//! writes it as CSV, `load` loads it over Bolt, `queries` and `mixed` load it and then measure
+//! reads (and creates) whose answers are checked against the generator's graph; `suite` does
+//! all three in one run.
+//!
 //! ```text
 //! ferrograph-bench --spawn target/release/ferrograph roundtrip --count 200000
 //! ferrograph-bench --spawn target/release/ferrograph create-pipelined --count 100000
+//! ferrograph-bench generate --out /tmp/social --nodes 1000000 --edges 5000000
+//! ferrograph-bench --spawn target/release/ferrograph load --nodes 10000 --edges 50000
+//! ferrograph-bench --spawn target/release/ferrograph queries --nodes 10000 --edges 50000
+//! ferrograph-bench --spawn target/release/ferrograph mixed --nodes 10000 --edges 50000
 //! ```
 
 mod client;
+mod graph;
+mod load;
+mod social;
 mod spawn;
 
 use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Result};
@@ -21,6 +35,7 @@ use bolt::Value;
 use clap::{Parser, Subcommand};
 
 use crate::client::Client;
+use crate::load::{GraphArgs, LoadArgs};
 
 #[derive(Parser)]
 #[command(
@@ -37,6 +52,9 @@ struct Args {
     /// Extra flag for the spawned server (repeatable), e.g. --server-arg=--log-level=INFO.
     #[arg(long = "server-arg", allow_hyphen_values = true)]
     server_args: Vec<String>,
+    /// Process id of the server at --addr, for memory figures (implied by --spawn).
+    #[arg(long)]
+    server_pid: Option<u32>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -53,10 +71,69 @@ enum Cmd {
         #[arg(long, default_value_t = 100_000)]
         count: u64,
     },
+    /// Write the social graph as persons.csv (id,name,age) and knows.csv (src,dst); no server.
+    Generate {
+        /// Directory to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        graph: GraphArgs,
+    },
+    /// Load the social graph, timing nodes and relationships and measuring the server's memory.
+    Load {
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+    /// Load, then time the point, 1-hop, 2-hop and aggregation queries on one connection.
+    Queries {
+        #[command(flatten)]
+        load: LoadArgs,
+        #[command(flatten)]
+        queries: QueryArgs,
+    },
+    /// Load, then many clients doing 80% point reads / 20% creates at once.
+    Mixed {
+        #[command(flatten)]
+        load: LoadArgs,
+        #[command(flatten)]
+        mixed: MixedArgs,
+    },
+    /// Load, queries, then mixed, in one run.
+    Suite {
+        #[command(flatten)]
+        load: LoadArgs,
+        #[command(flatten)]
+        queries: QueryArgs,
+        #[command(flatten)]
+        mixed: MixedArgs,
+    },
+}
+
+#[derive(clap::Args)]
+struct QueryArgs {
+    /// Timed runs of each id query (after a checked warm-up of a tenth, at most 100).
+    #[arg(long, default_value_t = 1000)]
+    iterations: usize,
+    /// Timed runs of the aggregation over every person.
+    #[arg(long, default_value_t = 20)]
+    agg_iterations: usize,
+}
+
+#[derive(clap::Args)]
+struct MixedArgs {
+    /// Concurrent connections, one thread each.
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+    /// Duration of the mixed run.
+    #[arg(long, default_value_t = 20.0)]
+    seconds: f64,
 }
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    if let Cmd::Generate { out, graph } = &args.cmd {
+        return generate(out, graph);
+    }
     let spawned = match &args.spawn {
         Some(bin) => Some(spawn::Spawned::start(bin, &args.server_args)?),
         None => None,
@@ -64,10 +141,52 @@ fn main() -> Result<()> {
     let addr = spawned
         .as_ref()
         .map_or(args.addr.clone(), |s| s.addr.clone());
+    let pid = spawned.as_ref().map(|s| s.pid()).or(args.server_pid);
     match args.cmd {
         Cmd::Roundtrip { count } => roundtrip(&addr, count),
         Cmd::CreatePipelined { count } => create_pipelined(&addr, count),
+        Cmd::Generate { .. } => unreachable!("handled before starting a server"),
+        Cmd::Load { load } => social(&addr, pid, &load, None, None),
+        Cmd::Queries { load, queries } => social(&addr, pid, &load, Some(&queries), None),
+        Cmd::Mixed { load, mixed } => social(&addr, pid, &load, None, Some(&mixed)),
+        Cmd::Suite {
+            load,
+            queries,
+            mixed,
+        } => social(&addr, pid, &load, Some(&queries), Some(&mixed)),
     }
+}
+
+fn generate(out: &std::path::Path, args: &GraphArgs) -> Result<()> {
+    let g = load::generate(args)?;
+    let t = Instant::now();
+    g.write_csv(out)?;
+    println!(
+        "wrote {}/persons.csv and knows.csv in {:.2} s",
+        out.display(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Generates the graph, loads it (or checks it is loaded), then runs what was asked.
+fn social(
+    addr: &str,
+    pid: Option<u32>,
+    load_args: &LoadArgs,
+    queries: Option<&QueryArgs>,
+    mixed: Option<&MixedArgs>,
+) -> Result<()> {
+    let g = Arc::new(load::generate(&load_args.graph)?);
+    let mut c = Client::connect(addr)?;
+    load::load(&mut c, &g, load_args, pid)?;
+    if let Some(q) = queries {
+        social::queries(&mut c, &g, q.iterations, q.agg_iterations)?;
+    }
+    if let Some(m) = mixed {
+        social::mixed(addr, &g, m.clients, m.seconds)?;
+    }
+    Ok(())
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

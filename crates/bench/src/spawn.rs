@@ -52,6 +52,11 @@ impl Spawned {
         };
         Ok(Spawned { child, addr, dir })
     }
+
+    /// The server's process id (for reading its memory use).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Spawned {
