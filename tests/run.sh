@@ -30,6 +30,7 @@ SERVER_DEADLINE_S=30
 mkdir -p "$LOG_DIR"
 
 STEP_LINES=()
+DIGESTS=()
 TOTAL_PASSED=0
 TOTAL_FAILED=0
 ANY_FAILED=0
@@ -122,6 +123,17 @@ ensure_venv() {
     echo "$want" >"$dir/.stamp"
 }
 
+# thread_tails LOG: from a pytest-timeout stack dump, each thread's name and its innermost frames.
+thread_tails() {
+    awk '
+        function flush() { if (name != "") { print name; for (i = n - 5; i < n; i++) if (i >= 0) print lines[i] } n = 0 }
+        /~+ Stack of / { flush(); name = $0; next }
+        /^\+{5,} Timeout/ { flush(); name = ""; next }
+        name != "" && NF > 0 { lines[n++] = $0 }
+        END { flush() }
+    ' "$1"
+}
+
 # run_pytest LABEL VENV [pytest args...]
 run_pytest() {
     local label=$1 venv=$2
@@ -133,7 +145,10 @@ run_pytest() {
         return 0
     fi
     set +e
-    FERROGRAPH_BIN="$BIN" "$VENV_DIR/$venv/bin/python" -m pytest -q "$@" 2>&1 | tee "$log"
+    local basetemp="$ROOT/target/pytest-tmp/$venv" hang="$LOG_DIR/hang-$venv.txt"
+    rm -rf "$basetemp" "$hang"
+    mkdir -p "$(dirname "$basetemp")" # pytest creates --basetemp itself, but not its parents
+    FERROGRAPH_HANG_REPORT="$hang" FERROGRAPH_BIN="$BIN" "$VENV_DIR/$venv/bin/python" -m pytest -q --basetemp="$basetemp" "$@" 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
     set -e
     local summary passed failed errors
@@ -150,6 +165,19 @@ run_pytest() {
         failed=1 # no tests, an internal error, or a timeout that killed the run
     fi
     record "pytest $label" "$rc" "$passed" "$failed"
+    if [[ $rc -ne 0 ]]; then
+        # CI shows only the end of the output: keep what says why, for after the summary.
+        DIGESTS+=("---- why pytest $label failed (rc $rc; full log $log) ----"
+            "$(grep -E '^(FAILED|ERROR)|Timeout|Fatal Python error|Segmentation|^E  |Traceback|Error:' "$log" | head -n 40 || true)"
+            "$(tail -n 15 "$log")")
+        if [[ -f "$hang" ]]; then
+            # conftest's watchdog saw a test run too long: where its threads and its servers'
+            # threads were (whole stacks and server logs in the file).
+            DIGESTS+=("-- hang report ($hang) --" "$(sed -n '/^==== summary/,/^==== end summary/p' "$hang" | head -n 60)")
+        elif grep -q 'Timeout' "$log"; then
+            DIGESTS+=("-- where each thread waited --" "$(thread_tails "$log")")
+        fi
+    fi
 }
 
 # ------------------------------------------------------------------------------------------
@@ -293,6 +321,9 @@ fi
 banner "summary ($(((SECONDS - START_SECONDS) / 60))m $(((SECONDS - START_SECONDS) % 60))s; logs in $LOG_DIR)"
 for line in "${STEP_LINES[@]}"; do
     echo "$line"
+done
+for line in "${DIGESTS[@]}"; do
+    printf '%s\n' "$line"
 done
 if [[ $ANY_FAILED -ne 0 ]]; then
     echo "SOME TESTS FAILED"

@@ -19,23 +19,12 @@ from neo4j.exceptions import ClientError, CypherSyntaxError, Neo4jError
 from neo4j.graph import Node, Path, Relationship
 
 from boltraw import same_value
+from neo4j_helpers import make_driver, value
 from values import round_trip_cases
 
 SYNTAX_ERROR = "Neo.ClientError.Statement.SyntaxError"
 PARAMETER_MISSING = "Neo.ClientError.Statement.ParameterMissing"
 DRIVER_MAJOR = int(neo4j.__version__.split(".")[0])
-
-
-def make_driver(server, **config):
-    config.setdefault("auth", None)
-    config.setdefault("connection_timeout", 10)
-    return GraphDatabase.driver(server.uri, **config)
-
-
-@pytest.fixture
-def driver(server):
-    with make_driver(server) as drv:
-        yield drv
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +39,6 @@ def rows(session_or_tx, query, **params):
     # Not record.data(): that turns nodes and relationships into plain dicts and tuples.
     records = [dict(record.items()) for record in result]
     return records, result.consume()
-
-
-def value(session_or_tx, query, **params):
-    """The single value of a single-row, single-column result."""
-    return session_or_tx.run(query, params).single(strict=True).value()
 
 
 def count(driver, query, **params):
