@@ -32,6 +32,7 @@ pub enum Admin {
     ShowStorageInfo,
     FreeMemory,
     StorageMode(String),
+    CreateSnapshot,
 }
 
 /// What an admin statement answers.
@@ -74,6 +75,7 @@ pub fn plan(stmt: &Statement, storage: &Storage) -> Option<Admin> {
         Statement::ShowStorageInfo => Admin::ShowStorageInfo,
         Statement::FreeMemory => Admin::FreeMemory,
         Statement::StorageMode(mode) => Admin::StorageMode(mode.clone()),
+        Statement::CreateSnapshot => Admin::CreateSnapshot,
         _ => return None,
     })
 }
@@ -108,6 +110,9 @@ impl Admin {
             Admin::StorageMode(_) => {
                 Some("Storage mode query not allowed in multicommand transactions.")
             }
+            Admin::CreateSnapshot => {
+                Some("Snapshot queries are not allowed in multicommand transactions.")
+            }
             Admin::ShowIndexInfo | Admin::ShowConstraintInfo | Admin::ShowStorageInfo => None,
         }
     }
@@ -129,7 +134,7 @@ impl Admin {
                 property,
                 text,
             } => {
-                if storage.drop_index(*label, *property) {
+                if storage.drop_index(*label, *property)? {
                     Ok(done(QueryType::Schema))
                 } else {
                     Err(QueryError::Admin(format!(
@@ -167,6 +172,19 @@ impl Admin {
             Admin::StorageMode(mode) if mode == "IN_MEMORY_TRANSACTIONAL" => {
                 Ok(done(QueryType::Write))
             }
+            Admin::CreateSnapshot => match engine.snapshot_maker() {
+                Some(maker) => {
+                    let path = maker.create_snapshot().map_err(QueryError::Admin)?;
+                    Ok(AdminResult {
+                        columns: vec!["path".to_string()],
+                        rows: vec![vec![Value::String(path)]],
+                        query_type: QueryType::Write,
+                    })
+                }
+                None => Err(QueryError::Admin(
+                    "Snapshots are not available on this server.".to_string(),
+                )),
+            },
             Admin::StorageMode(mode) => Err(QueryError::Admin(format!(
                 "Storage mode {mode} is not supported: ferrograph runs IN_MEMORY_TRANSACTIONAL only."
             ))),

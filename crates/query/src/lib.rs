@@ -78,6 +78,15 @@ pub struct Engine {
     /// chooses indexes, so an index change makes it stale). Parameter names are part of the
     /// plan; their values are not.
     cache: Mutex<HashMap<String, (u64, Arc<Plan>)>>,
+    /// `CREATE SNAPSHOT`'s implementation, when the server has one.
+    snapshots: parking_lot::RwLock<Option<Arc<dyn SnapshotMaker>>>,
+}
+
+/// Takes a snapshot for `CREATE SNAPSHOT` (the server installs one when durability is on).
+pub trait SnapshotMaker: Send + Sync {
+    /// Writes a snapshot of the current committed state; returns the new file's path, or a
+    /// message for the user.
+    fn create_snapshot(&self) -> std::result::Result<String, String>;
 }
 
 impl Engine {
@@ -86,7 +95,17 @@ impl Engine {
             storage,
             config,
             cache: Mutex::new(HashMap::new()),
+            snapshots: parking_lot::RwLock::new(None),
         })
+    }
+
+    /// Installs what `CREATE SNAPSHOT` calls.
+    pub fn set_snapshot_maker(&self, maker: Arc<dyn SnapshotMaker>) {
+        *self.snapshots.write() = Some(maker);
+    }
+
+    pub(crate) fn snapshot_maker(&self) -> Option<Arc<dyn SnapshotMaker>> {
+        self.snapshots.read().clone()
     }
 
     pub fn storage(&self) -> &Arc<Storage> {

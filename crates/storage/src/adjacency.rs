@@ -262,7 +262,11 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             // Mostly ascending gids (the common case), some out of order, some removals.
-            let edge = if x % 4 == 0 { x % (step + 1) } else { step * 2 };
+            let edge = if x.is_multiple_of(4) {
+                x % (step + 1)
+            } else {
+                step * 2
+            };
             match x % 7 {
                 0..=2 if adj.find_out(edge).is_none() => {
                     let entry = AdjEntry::new(edge, x % 1000, ty);

@@ -5,9 +5,9 @@ use std::sync::atomic::Ordering;
 
 use crate::mvcc::{Action, View, TXN_ID_BASE};
 use crate::record::Op;
-use crate::storage::{Clock, GcEntry};
+use crate::storage::{Clock, GcEntry, PendingCommit};
 use crate::transaction::TxnState;
-use crate::{CommitInfo, CommitRecord, ObjectRef, RedoOp, Storage, StorageError};
+use crate::{CommitInfo, CommitRecord, CommitSink, ObjectRef, RedoOp, Storage, StorageError};
 
 impl Storage {
     pub(crate) fn commit(&self, tx: &mut TxnState) -> Result<CommitInfo, StorageError> {
@@ -31,23 +31,97 @@ impl Storage {
             self.rollback(tx);
             return Err(err);
         }
-        if let Some(sink) = self.commit_sink() {
-            let record = record.get_or_insert_with(|| self.redo_record(tx));
-            record.commit_ts = commit_ts;
-            if let Err(reason) = sink.on_commit(record) {
-                // The timestamp is burnt, never published; the clock just moves on.
+        match self.commit_sink() {
+            Some(sink) => {
+                let record = record.get_or_insert_with(|| self.redo_record(tx));
+                record.commit_ts = commit_ts;
+                self.finish_commit(clock, tx, &*sink, record)?;
+            }
+            None => {
+                self.publish(&mut clock, tx, commit_ts);
                 drop(clock);
-                self.rollback(tx);
-                return Err(StorageError::CommitSink(reason));
             }
         }
-        self.publish(&mut clock, tx, commit_ts);
-        drop(clock);
         self.after_commit(tx.ops.len() as u64);
         Ok(CommitInfo {
             commit_ts: Some(commit_ts),
             stats,
         })
+    }
+
+    /// Hands `record` (of `tx`, at `record.commit_ts`, taken under `clock`) to `sink` and
+    /// publishes it; on failure rolls `tx` back. Consumes the engine lock: with a sink that
+    /// defers durability it is released while the flush runs (group commit), and the commit is
+    /// published only once the flush covered it.
+    pub(crate) fn finish_commit(
+        &self,
+        mut clock: parking_lot::MutexGuard<'_, Clock>,
+        tx: &mut TxnState,
+        sink: &dyn CommitSink,
+        record: &CommitRecord,
+    ) -> Result<(), StorageError> {
+        let commit_ts = record.commit_ts;
+        if let Err(reason) = sink.on_commit(record) {
+            // The timestamp is burnt, never published; the clock just moves on.
+            drop(clock);
+            self.rollback(tx);
+            return Err(StorageError::CommitSink(reason));
+        }
+        if !sink.defers_durability() {
+            self.publish(&mut clock, tx, commit_ts);
+            return Ok(());
+        }
+        clock.pending.insert(
+            commit_ts,
+            PendingCommit {
+                cell: tx.cell.clone(),
+                objects: std::mem::take(&mut tx.touched),
+                stats: tx.stats,
+                lost: false,
+            },
+        );
+        drop(clock);
+        let outcome = sink.wait_durable(commit_ts);
+        let mut clock = self.clock.lock();
+        match outcome {
+            Ok(()) => {
+                self.publish_durable(&mut clock, sink, commit_ts);
+                Ok(())
+            }
+            Err(reason) => {
+                let pending = clock
+                    .pending
+                    .remove(&commit_ts)
+                    .expect("a lost commit is never published");
+                drop(clock);
+                tx.touched = pending.objects;
+                self.rollback(tx);
+                Err(StorageError::CommitSink(reason))
+            }
+        }
+    }
+
+    /// After a flush made everything up to `durable_ts` durable: publishes every pending commit
+    /// at or below it, oldest first (some may belong to committers still asleep), except the
+    /// ones the sink lost. Runs under the engine lock.
+    fn publish_durable(&self, clock: &mut Clock, sink: &dyn CommitSink, durable_ts: u64) {
+        let ready: Vec<u64> = clock
+            .pending
+            .range(..=durable_ts)
+            .filter(|(_, p)| !p.lost)
+            .map(|(ts, _)| *ts)
+            .collect();
+        for ts in ready {
+            if sink.is_lost(ts) {
+                if let Some(p) = clock.pending.get_mut(&ts) {
+                    p.lost = true;
+                }
+                continue;
+            }
+            let p = clock.pending.remove(&ts).expect("listed above");
+            p.cell.publish(ts);
+            self.made_visible(clock, ts, p.objects, p.stats);
+        }
     }
 
     pub(crate) fn abort(&self, tx: &mut TxnState) {
@@ -57,20 +131,30 @@ impl Storage {
 
     /// Makes `tx` visible at `commit_ts`. Runs under the engine lock (`clock`).
     fn publish(&self, clock: &mut Clock, tx: &mut TxnState, commit_ts: u64) {
+        tx.cell.publish(commit_ts);
+        let objects = std::mem::take(&mut tx.touched);
+        self.made_visible(clock, commit_ts, objects, tx.stats);
+    }
+
+    /// The bookkeeping of a commit whose cell now holds `commit_ts`: the clock, GC, counters.
+    fn made_visible(
+        &self,
+        clock: &mut Clock,
+        commit_ts: u64,
+        objects: Vec<ObjectRef>,
+        stats: crate::CommitStats,
+    ) {
         assert!(
             commit_ts > clock.last_commit_ts,
             "commit timestamps must increase"
         );
-        tx.cell.publish(commit_ts);
         clock.last_commit_ts = commit_ts;
         self.last_commit.store(commit_ts, Ordering::Release);
-        let objects = std::mem::take(&mut tx.touched);
         if !objects.is_empty() {
             self.gc_queue
                 .lock()
                 .push_back(GcEntry { commit_ts, objects });
         }
-        let stats = tx.stats;
         self.vertex_count
             .fetch_add(stats.vertices_created, Ordering::Relaxed);
         self.vertex_count
@@ -217,25 +301,52 @@ impl Storage {
             self.rollback(&mut tx);
             return Err(invalid(format!("not after the last commit {last}")));
         }
-        self.check_constraints(&tx, false)?;
-        if let Some(sink) = self.commit_sink() {
-            if let Err(reason) = sink.on_commit(record) {
-                drop(clock);
-                self.rollback(&mut tx);
-                return Err(StorageError::CommitSink(reason));
-            }
+        if let Err(err) = self.check_constraints(&tx, false) {
+            drop(clock);
+            self.rollback(&mut tx);
+            return Err(err);
         }
         clock.next_ts = clock.next_ts.max(commit_ts + 1);
-        self.publish(&mut clock, &mut tx, commit_ts);
-        drop(clock);
+        match self.commit_sink() {
+            Some(sink) => self.finish_commit(clock, &mut tx, &*sink, record)?,
+            None => {
+                self.publish(&mut clock, &mut tx, commit_ts);
+                drop(clock);
+            }
+        }
         self.after_commit(tx.ops.len() as u64);
         Ok(())
+    }
+
+    /// Logs a schema change (index or constraint, already made in memory) as a record of its
+    /// own with the next commit timestamp, so the WAL and replicas see it in commit order.
+    pub(crate) fn log_schema(&self, op: RedoOp) -> Result<(), StorageError> {
+        let Some(sink) = self.commit_sink() else {
+            return Ok(());
+        };
+        let mut clock = self.clock.lock();
+        let commit_ts = clock.next_ts;
+        clock.next_ts += 1;
+        let mut tx = TxnState::new(
+            View {
+                txn_id: self.new_txn_id(),
+                snapshot_ts: clock.last_commit_ts,
+            },
+            commit_ts,
+        );
+        let record = CommitRecord {
+            commit_ts,
+            start_ts: commit_ts,
+            ops: vec![op],
+        };
+        self.finish_commit(clock, &mut tx, &*sink, &record)
     }
 
     /// Applies one redo op. A no-op (label already there, edge already gone) means the record
     /// does not match this storage, so it is an error.
     fn replay_op(&self, tx: &mut TxnState, op: &RedoOp) -> Result<(), StorageError> {
         let changed = match op {
+            op if op.is_schema() => self.apply_schema_op(op).map(|()| true)?,
             RedoOp::CreateVertex { gid } => self.create_vertex_at(tx, *gid).map(|()| true)?,
             RedoOp::DeleteVertex { gid } => self.delete_vertex(tx, *gid, false)?.deleted,
             RedoOp::AddLabel { gid, label } => self.set_label(tx, *gid, self.label(label), true)?,
@@ -263,6 +374,7 @@ impl Storage {
                 self.set_property(tx, object, self.property(key), value.clone())
                     .map(|_| true)?
             }
+            _ => unreachable!("schema ops are matched first"),
         };
         if changed {
             Ok(())

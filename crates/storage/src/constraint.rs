@@ -247,7 +247,7 @@ impl Storage {
 
     /// `CREATE CONSTRAINT ON (n:L) ASSERT EXISTS (n.p)`. `Ok(false)` if it already exists; an
     /// error naming the constraint if an existing vertex violates it.
-    pub fn create_existence_constraint(
+    pub(crate) fn add_existence_constraint(
         &self,
         label: LabelId,
         property: PropertyId,
@@ -280,7 +280,7 @@ impl Storage {
 
     /// `CREATE CONSTRAINT ON (n:L) ASSERT n.a, ... IS UNIQUE`. `Ok(false)` if it already exists;
     /// an error if existing vertices share values.
-    pub fn create_unique_constraint(
+    pub(crate) fn add_unique_constraint(
         &self,
         label: LabelId,
         properties: Vec<PropertyId>,
@@ -340,7 +340,10 @@ impl Storage {
     }
 
     /// `DROP CONSTRAINT ...`: an error naming it if there is no such constraint.
-    pub fn drop_constraint(&self, constraint: &ConstraintInfo) -> Result<(), StorageError> {
+    pub(crate) fn remove_constraint(
+        &self,
+        constraint: &ConstraintInfo,
+    ) -> Result<(), StorageError> {
         let _ddl = self.constraints.ddl.lock();
         let mut set = (*self.constraint_set()).clone();
         let (before, what) = (set.exists.len() + set.unique.len(), constraint);

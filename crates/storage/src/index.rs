@@ -452,7 +452,7 @@ fn versions_of(data: &VertexData, wanted: Option<PropertyId>) -> VersionsOf {
 impl Storage {
     /// `CREATE INDEX ON :label` / `CREATE INDEX ON :label(property)`: builds the index over the
     /// existing vertices while writes continue. `Ok(false)` if it already existed.
-    pub fn create_index(
+    pub(crate) fn build_index(
         &self,
         label: LabelId,
         property: Option<PropertyId>,
@@ -561,7 +561,7 @@ impl Storage {
     }
 
     /// `DROP INDEX ON ...`: `Ok(false)` if there was no such index.
-    pub fn drop_index(&self, label: LabelId, property: Option<PropertyId>) -> bool {
+    pub(crate) fn remove_index(&self, label: LabelId, property: Option<PropertyId>) -> bool {
         let indexes = &self.indexes;
         let _ddl = indexes.ddl.lock();
         let current = indexes.current();

@@ -33,6 +33,7 @@
 //! | `gc.rs` | [`Storage::gc`]: unlinking old deltas, freeing deleted objects |
 //! | `index.rs` | label and label+property indexes: entries, builds, seeks, sweeps |
 //! | `constraint.rs` | existence and uniqueness constraints, checked at commit |
+//! | `schema.rs` | index and constraint changes as users make them: in memory, then logged |
 //! | `mvcc.rs` | commit cells, views, undo deltas and chains: the visibility rules |
 //! | `object.rs` | the vertex table and vertex layout, edge visibility, the write checks |
 //! | `adjacency.rs` | 12-byte adjacency entries, both lists of a vertex in one allocation |
@@ -114,6 +115,7 @@ mod object;
 mod read;
 mod record;
 mod scan;
+mod schema;
 mod sorted;
 mod storage;
 pub mod temporal;

@@ -83,6 +83,63 @@ pub enum RedoOp {
         /// The new value.
         value: PropertyValue,
     },
+    /// `CREATE INDEX ON :label[(property)]` (alone in its record).
+    CreateIndex {
+        /// The label name.
+        label: String,
+        /// The property key name, for a label+property index.
+        property: Option<String>,
+    },
+    /// `DROP INDEX ON :label[(property)]` (alone in its record).
+    DropIndex {
+        /// The label name.
+        label: String,
+        /// The property key name, for a label+property index.
+        property: Option<String>,
+    },
+    /// `CREATE CONSTRAINT ON (n:label) ASSERT EXISTS (n.property)` (alone in its record).
+    CreateExistenceConstraint {
+        /// The label name.
+        label: String,
+        /// The property key name.
+        property: String,
+    },
+    /// `CREATE CONSTRAINT ON (n:label) ASSERT n.p, ... IS UNIQUE` (alone in its record).
+    CreateUniqueConstraint {
+        /// The label name.
+        label: String,
+        /// The property key names.
+        properties: Vec<String>,
+    },
+    /// `DROP CONSTRAINT ... EXISTS` (alone in its record).
+    DropExistenceConstraint {
+        /// The label name.
+        label: String,
+        /// The property key name.
+        property: String,
+    },
+    /// `DROP CONSTRAINT ... IS UNIQUE` (alone in its record).
+    DropUniqueConstraint {
+        /// The label name.
+        label: String,
+        /// The property key names.
+        properties: Vec<String>,
+    },
+}
+
+impl RedoOp {
+    /// Whether this op changes the schema (indexes, constraints) rather than data.
+    pub fn is_schema(&self) -> bool {
+        matches!(
+            self,
+            RedoOp::CreateIndex { .. }
+                | RedoOp::DropIndex { .. }
+                | RedoOp::CreateExistenceConstraint { .. }
+                | RedoOp::CreateUniqueConstraint { .. }
+                | RedoOp::DropExistenceConstraint { .. }
+                | RedoOp::DropUniqueConstraint { .. }
+        )
+    }
 }
 
 /// Receives every commit, in commit order, before it becomes visible.
@@ -101,6 +158,28 @@ pub enum RedoOp {
 pub trait CommitSink: Send + Sync {
     /// Persist or forward `record`. `Err(reason)` vetoes the commit.
     fn on_commit(&self, record: &CommitRecord) -> Result<(), String>;
+
+    /// Group commit: `true` if a record `on_commit` accepted is not durable yet, so the storage
+    /// must call [`CommitSink::wait_durable`] (after releasing its commit lock, so that other
+    /// transactions can commit and share one flush) before the commit becomes visible.
+    fn defers_durability(&self) -> bool {
+        false
+    }
+
+    /// Blocks until the record committed at `commit_ts` is durable (`Ok`), or was lost because
+    /// a flush failed (`Err(reason)`: the commit fails and is rolled back). Records become
+    /// durable in commit order: when one is durable, so is every earlier one that was not lost.
+    fn wait_durable(&self, commit_ts: u64) -> Result<(), String> {
+        let _ = commit_ts;
+        Ok(())
+    }
+
+    /// Whether the accepted record at `commit_ts` was lost by a failed flush (its committer will
+    /// get `Err` from [`CommitSink::wait_durable`]). Called under the commit lock.
+    fn is_lost(&self, commit_ts: u64) -> bool {
+        let _ = commit_ts;
+        false
+    }
 }
 
 /// Counters of what a transaction changed (what Bolt reports as query statistics).

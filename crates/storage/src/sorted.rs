@@ -181,8 +181,8 @@ mod tests {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            let value = if x % 3 == 0 { step } else { x % 5000 };
-            if x % 5 == 0 {
+            let value = if x.is_multiple_of(3) { step } else { x % 5000 };
+            if x.is_multiple_of(5) {
                 assert_eq!(set.remove(&value), model.remove(&value));
             } else {
                 assert_eq!(set.insert(value), model.insert(value));

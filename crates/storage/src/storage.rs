@@ -11,7 +11,9 @@
 //! - `clock` is the engine lock: it hands out start and commit timestamps from one counter and
 //!   tracks running transactions. A commit holds it from taking its timestamp, through the
 //!   [`CommitSink`], to publishing, so a transaction that begins afterwards sees the commit and one
-//!   that began before does not (as Memgraph's engine lock).
+//!   that began before does not (as Memgraph's engine lock). With a sink that defers durability
+//!   (the WAL's group commit) the commit releases it while the flush runs and takes it again to
+//!   publish; until then the commit is invisible and `last_commit_ts` stays below it.
 //! - Transactions own an `Arc<Storage>`; the storage never points back at them.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -68,6 +70,19 @@ pub(crate) struct Clock {
     /// Running transactions: start_ts -> snapshot_ts. Snapshots grow with start timestamps, so
     /// the first entry has the oldest snapshot (what GC must keep).
     pub(crate) active: BTreeMap<u64, u64>,
+    /// Group commit: commits the sink accepted but has not made durable yet, by commit
+    /// timestamp. They are invisible (their cell still holds the transaction id) until a flush
+    /// covers them; then whoever learns of it publishes every one up to its own, in order.
+    pub(crate) pending: BTreeMap<u64, PendingCommit>,
+}
+
+/// A commit waiting for its sink's flush (see [`Clock::pending`]).
+pub(crate) struct PendingCommit {
+    pub(crate) cell: Arc<crate::mvcc::CommitCell>,
+    pub(crate) objects: Vec<ObjectRef>,
+    pub(crate) stats: crate::CommitStats,
+    /// The flush failed: never publish; the committer takes it out and rolls back.
+    pub(crate) lost: bool,
 }
 
 /// The objects one commit touched, kept until GC can drop that commit's deltas.
@@ -122,6 +137,7 @@ impl Storage {
                 next_ts: 1,
                 last_commit_ts: 0,
                 active: BTreeMap::new(),
+                pending: BTreeMap::new(),
             }),
             last_commit: AtomicU64::new(0),
             next_txn_id: AtomicU64::new(TXN_ID_BASE),

@@ -168,8 +168,8 @@ fn label_index_serves_label_scans() {
     assert_eq!(info.len(), 1);
     assert_eq!(info[0].property, None);
     assert_eq!(info[0].count, 10);
-    assert!(storage.drop_index(label, None));
-    assert!(!storage.drop_index(label, None));
+    assert!(storage.drop_index(label, None).unwrap());
+    assert!(!storage.drop_index(label, None).unwrap());
     assert!(!storage.has_label_index(label));
     drop(tx);
 }
