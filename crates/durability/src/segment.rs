@@ -350,6 +350,14 @@ impl SegmentWriter {
         Ok(())
     }
 
+    /// A second handle on the file, to `fdatasync` it without holding the writer (group commit:
+    /// appends go on while one committer flushes).
+    pub fn flush_handle(&self) -> Result<File, DurabilityError> {
+        self.file
+            .try_clone()
+            .map_err(DurabilityError::file(&self.path))
+    }
+
     /// Makes everything appended so far durable (`fdatasync`).
     pub fn sync(&mut self) -> Result<(), DurabilityError> {
         self.file

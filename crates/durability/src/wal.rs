@@ -2,8 +2,10 @@
 //! commit order, rotated by size, and read back by [`recover`].
 //!
 //! **When is a commit durable?** With `flush_every_n_tx = 1` (the default, as for
-//! `--storage-wal-file-flush-every-n-tx`), [`Wal::append`] returns only after the record is
-//! written and `fdatasync`ed, so a commit is on disk before its client hears SUCCESS. With
+//! `--storage-wal-file-flush-every-n-tx`), a commit is visible and acknowledged only after its
+//! record is written and `fdatasync`ed ([`Wal::append`], then [`Wal::wait_durable`] outside the
+//! storage's commit lock, where concurrent committers share one flush: group commit), so a
+//! commit is on disk before its client hears SUCCESS. With
 //! `n > 1` the log is synced every `n` records (Memgraph's trade-off: a crash can lose the last
 //! `n - 1` acknowledged commits, never a part of one).
 //!
@@ -14,6 +16,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -166,12 +169,30 @@ struct Inner {
     unsynced: u64,
     /// The length of the current segment at its last successful sync.
     synced_len: u64,
+    /// The commit timestamp of the newest appended record (0: none yet).
+    last_appended_ts: u64,
     buf: Vec<u8>,
 }
 
 /// The log a server appends every commit to (install it as the storage's commit sink).
+///
+/// **Group commit.** With `flush_every_n_tx = 1`, [`Wal::append`] only writes (under the
+/// storage's commit lock) and the committer then calls [`Wal::wait_durable`] without that lock:
+/// the first waiter becomes the flusher and `fdatasync`s everything appended so far, and the
+/// committers that appended meanwhile find their record covered by that one flush. One writer
+/// alone still pays one fsync per commit; sixteen share them.
 pub struct Wal {
     inner: Mutex<Inner>,
+    /// Held by the one committer flushing; the others queue here.
+    flush: Mutex<()>,
+    /// Every record with a commit timestamp up to this one is on disk.
+    durable_ts: AtomicU64,
+    /// Commit timestamps (inclusive ranges) whose records a failed write or sync cut off.
+    lost: Mutex<Vec<(u64, u64)>>,
+    /// `flush_every_n_tx == 1`: commits wait for a (shared) flush before they are visible.
+    group: bool,
+    /// fsyncs of segment data so far (group commit shows as fewer flushes than commits).
+    flushes: AtomicU64,
 }
 
 impl Wal {
@@ -188,6 +209,8 @@ impl Wal {
             None => (None, 1),
         };
         let synced_len = current.as_ref().map_or(0, SegmentWriter::len);
+        let last = recovered.last_commit_ts.unwrap_or(0);
+        let group = config.flush_every_n_tx <= 1;
         Ok(Wal {
             inner: Mutex::new(Inner {
                 config,
@@ -195,12 +218,20 @@ impl Wal {
                 next_sequence,
                 unsynced: 0,
                 synced_len,
+                last_appended_ts: last,
                 buf: Vec::with_capacity(64 * 1024),
             }),
+            flush: Mutex::new(()),
+            durable_ts: AtomicU64::new(last),
+            lost: Mutex::new(Vec::new()),
+            group,
+            flushes: AtomicU64::new(0),
         })
     }
 
-    /// Appends `record` (and syncs, per the flush policy); see the module doc for failures.
+    /// Appends `record`. With `flush_every_n_tx > 1` it also syncs every n records; with 1 the
+    /// record is durable only after [`Wal::wait_durable`] (or [`Wal::sync`]). See the module doc
+    /// for failures.
     pub fn append(&self, record: &CommitRecord) -> Result<(), DurabilityError> {
         let mut guard = self.inner.lock();
         let inner = &mut *guard;
@@ -215,8 +246,11 @@ impl Wal {
                 // The old segment must be complete on disk before the next one exists.
                 if let Err(e) = old.sync() {
                     inner.current = Some(old);
+                    self.fail_unsynced(inner);
                     return Err(e);
                 }
+                self.durable_ts
+                    .fetch_max(inner.last_appended_ts, Ordering::AcqRel);
             }
             let header = SegmentHeader {
                 sequence: inner.next_sequence,
@@ -230,31 +264,132 @@ impl Wal {
             inner.current = Some(writer);
         }
         let writer = inner.current.as_mut().expect("a segment is open");
+        // A failed write leaves no partial frame (the writer cuts it); earlier unsynced records
+        // are intact and still to be flushed.
         writer.append(&inner.buf)?;
+        inner.last_appended_ts = record.commit_ts;
         inner.unsynced += 1;
-        if inner.unsynced >= inner.config.flush_every_n_tx.max(1) {
+        if !self.group && inner.unsynced >= inner.config.flush_every_n_tx {
             if let Err(e) = writer.sync() {
-                // Nothing after the last good sync may survive: those commits failed (this one)
-                // or were acknowledged under a policy that allowed losing them.
-                cut_back(writer, inner.synced_len);
-                inner.unsynced = 0;
+                self.fail_unsynced(inner);
                 return Err(e);
             }
             inner.synced_len = writer.len();
             inner.unsynced = 0;
+            self.durable_ts
+                .fetch_max(inner.last_appended_ts, Ordering::AcqRel);
         }
         Ok(())
     }
 
+    /// Waits until the record of `commit_ts` (appended earlier) is on disk, flushing it and
+    /// everything appended before it unless another committer's flush already did.
+    pub fn wait_durable(&self, commit_ts: u64) -> Result<(), DurabilityError> {
+        if self.durable_ts.load(Ordering::Acquire) >= commit_ts {
+            return Ok(());
+        }
+        let _flusher = self.flush.lock();
+        if let Some(err) = self.lost_error(commit_ts) {
+            return Err(err);
+        }
+        if self.durable_ts.load(Ordering::Acquire) >= commit_ts {
+            return Ok(());
+        }
+        let (handle, target_ts, target_len, sequence) = {
+            let inner = self.inner.lock();
+            if inner.last_appended_ts < commit_ts {
+                return Err(DurabilityError::Io(std::io::Error::other(format!(
+                    "commit {commit_ts} was never appended to the write-ahead log"
+                ))));
+            }
+            let Some(writer) = inner.current.as_ref() else {
+                return Err(DurabilityError::Io(std::io::Error::other(
+                    "the write-ahead log has no open segment",
+                )));
+            };
+            (
+                writer.flush_handle()?,
+                inner.last_appended_ts,
+                writer.len(),
+                writer.header().sequence,
+            )
+        };
+        // Appends go on while this runs; they wait for the next flush.
+        let synced = handle.sync_data();
+        self.flushes.fetch_add(1, Ordering::Relaxed);
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
+        match synced {
+            Ok(()) => {
+                if let Some(writer) = inner.current.as_ref() {
+                    if writer.header().sequence == sequence && target_len > inner.synced_len {
+                        inner.synced_len = target_len;
+                        if inner.last_appended_ts == target_ts {
+                            inner.unsynced = 0;
+                        }
+                    }
+                }
+                self.durable_ts.fetch_max(target_ts, Ordering::AcqRel);
+                Ok(())
+            }
+            Err(e) => {
+                let path = inner
+                    .current
+                    .as_ref()
+                    .map(|w| w.path().to_owned())
+                    .unwrap_or_default();
+                self.fail_unsynced(inner);
+                Err(DurabilityError::File { path, source: e })
+            }
+        }
+    }
+
+    /// Whether the record of `commit_ts` was cut off after a failed write or sync.
+    pub fn is_lost(&self, commit_ts: u64) -> bool {
+        self.lost
+            .lock()
+            .iter()
+            .any(|(from, to)| (*from..=*to).contains(&commit_ts))
+    }
+
+    fn lost_error(&self, commit_ts: u64) -> Option<DurabilityError> {
+        self.is_lost(commit_ts).then(|| {
+            DurabilityError::Io(std::io::Error::other(format!(
+                "the write-ahead log could not flush commit {commit_ts} (an earlier flush failed)"
+            )))
+        })
+    }
+
+    /// After a failed write or sync: nothing after the last good sync may survive (those commits
+    /// fail, or were acknowledged under a policy that allowed losing them), so the segment is cut
+    /// back and their timestamps are remembered as lost.
+    fn fail_unsynced(&self, inner: &mut Inner) {
+        let durable = self.durable_ts.load(Ordering::Acquire);
+        if inner.last_appended_ts > durable {
+            self.lost.lock().push((durable + 1, inner.last_appended_ts));
+        }
+        if let Some(writer) = inner.current.as_mut() {
+            cut_back(writer, inner.synced_len);
+        }
+        inner.unsynced = 0;
+        inner.last_appended_ts = durable;
+    }
+
     /// Syncs whatever is appended and not yet synced (at shutdown, or on a timer).
     pub fn sync(&self) -> Result<(), DurabilityError> {
-        let mut inner = self.inner.lock();
-        let inner = &mut *inner;
+        let _flusher = self.flush.lock();
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
         if let Some(writer) = inner.current.as_mut() {
             if inner.unsynced > 0 {
-                writer.sync()?;
+                if let Err(e) = writer.sync() {
+                    self.fail_unsynced(inner);
+                    return Err(e);
+                }
                 inner.synced_len = writer.len();
                 inner.unsynced = 0;
+                self.durable_ts
+                    .fetch_max(inner.last_appended_ts, Ordering::AcqRel);
             }
         }
         Ok(())
@@ -268,6 +403,16 @@ impl Wal {
             .as_ref()
             .map(|w| w.path().to_owned())
     }
+
+    /// How many times the log was flushed by committers waiting for durability.
+    pub fn flushes(&self) -> u64 {
+        self.flushes.load(Ordering::Relaxed)
+    }
+
+    /// The commit timestamp up to which every record is on disk.
+    pub fn durable_ts(&self) -> u64 {
+        self.durable_ts.load(Ordering::Acquire)
+    }
 }
 
 fn cut_back(writer: &mut SegmentWriter, synced_len: u64) {
@@ -280,5 +425,18 @@ impl CommitSink for Wal {
     fn on_commit(&self, record: &CommitRecord) -> Result<(), String> {
         self.append(record)
             .map_err(|e| format!("the write-ahead log could not store the commit: {e}"))
+    }
+
+    fn defers_durability(&self) -> bool {
+        self.group
+    }
+
+    fn wait_durable(&self, commit_ts: u64) -> Result<(), String> {
+        Wal::wait_durable(self, commit_ts)
+            .map_err(|e| format!("the write-ahead log could not store the commit: {e}"))
+    }
+
+    fn is_lost(&self, commit_ts: u64) -> bool {
+        Wal::is_lost(self, commit_ts)
     }
 }

@@ -285,3 +285,79 @@ fn commits_through_the_sink_replay_into_an_equal_storage() {
     }
     assert_eq!(b.vertices_with_label(replica.label("Tagged")).count(), 100);
 }
+
+#[test]
+fn concurrent_committers_share_flushes_and_recover_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = Storage::new(StorageConfig::default());
+    let wal = Arc::new(Wal::open(config(dir.path(), 64 * 1024), Recovery::default()).unwrap());
+    main.set_commit_sink(wal.clone());
+    let (tagged, n) = (main.label("Tagged"), main.property("n"));
+    assert!(main.create_index(tagged, Some(n)).unwrap());
+    assert!(main.create_unique_constraint(tagged, vec![n]).unwrap());
+    let (threads, per_thread) = (8u64, 40u64);
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            let main = main.clone();
+            scope.spawn(move || {
+                for i in 0..per_thread {
+                    let mut tx = main.begin();
+                    let v = tx.create_vertex();
+                    tx.add_label(v, tagged).unwrap();
+                    let value = (t * per_thread + i) as i64;
+                    tx.set_vertex_property(v, n, PropertyValue::Int(value))
+                        .unwrap();
+                    tx.commit().unwrap();
+                }
+            });
+        }
+    });
+    let commits = threads * per_thread + 2;
+    assert!(
+        wal.flushes() <= commits,
+        "{} flushes for {commits} commits",
+        wal.flushes()
+    );
+    assert_eq!(wal.durable_ts(), main.last_commit_ts());
+    drop(wal);
+
+    let replica = Storage::new(StorageConfig::default());
+    let recovery = recover(dir.path(), |record| {
+        replica
+            .apply_record(&record)
+            .map_err(|e| DurabilityError::Replay {
+                path: dir.path().to_owned(),
+                commit_ts: record.commit_ts,
+                reason: e.to_string(),
+            })
+    })
+    .unwrap();
+    assert_eq!(recovery.records, commits);
+    assert_eq!(replica.last_commit_ts(), main.last_commit_ts());
+    let names = |s: &Storage| {
+        s.index_info()
+            .iter()
+            .map(|i| {
+                (
+                    s.label_name(i.label).to_string(),
+                    i.property.map(|p| s.property_name(p).to_string()),
+                    i.count,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&replica), names(&main));
+    assert_eq!(replica.constraint_info().len(), 1);
+    let (a, b) = (main.begin(), replica.begin());
+    let n2 = replica.property("n");
+    let values = |tx: &storage::Transaction, key| {
+        let mut v: Vec<PropertyValue> = tx
+            .vertices()
+            .map(|g| tx.vertex_property(g, key).unwrap())
+            .collect();
+        v.sort_by_key(|p| format!("{p:?}"));
+        v
+    };
+    assert_eq!(values(&a, n), values(&b, n2));
+    assert_eq!(values(&b, n2).len() as u64, threads * per_thread);
+}
