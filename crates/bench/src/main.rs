@@ -12,6 +12,7 @@
 //! ```text
 //! ferrograph-bench --spawn target/release/ferrograph roundtrip --count 200000
 //! ferrograph-bench --spawn target/release/ferrograph create-pipelined --count 100000
+//! ferrograph-bench --spawn target/release/ferrograph commits --clients 16 --seconds 10
 //! ferrograph-bench generate --out /tmp/social --nodes 1000000 --edges 5000000
 //! ferrograph-bench --spawn target/release/ferrograph load --nodes 10000 --edges 50000
 //! ferrograph-bench --spawn target/release/ferrograph queries --nodes 10000 --edges 50000
@@ -19,6 +20,7 @@
 //! ```
 
 mod client;
+mod commits;
 mod graph;
 mod load;
 mod social;
@@ -61,6 +63,14 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Single-node autocommit CREATEs from concurrent clients, one at a time each: commits/s
+    /// and latency (with the WAL's fsync per commit this shows group commit).
+    Commits {
+        #[arg(long, default_value_t = 1)]
+        clients: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
     /// Sequential `RETURN 1` round trips on one connection.
     Roundtrip {
         #[arg(long, default_value_t = 200_000)]
@@ -143,6 +153,7 @@ fn main() -> Result<()> {
         .map_or(args.addr.clone(), |s| s.addr.clone());
     let pid = spawned.as_ref().map(|s| s.pid()).or(args.server_pid);
     match args.cmd {
+        Cmd::Commits { clients, seconds } => commits::commits(&addr, clients, seconds),
         Cmd::Roundtrip { count } => roundtrip(&addr, count),
         Cmd::CreatePipelined { count } => create_pipelined(&addr, count),
         Cmd::Generate { .. } => unreachable!("handled before starting a server"),

@@ -86,6 +86,40 @@ pub struct Config {
     #[arg(long, default_value_t = 30)]
     pub storage_gc_cycle_sec: u64,
 
+    /// Recover the data directory's snapshot and write-ahead log at startup. When false, the
+    /// server starts empty and moves any existing durable files aside into `<data>/.backup/`.
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true",
+          default_value_t = true)]
+    pub data_recovery_on_startup: bool,
+
+    /// Write every commit to the write-ahead log (required on a MAIN with replicas).
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true",
+          default_value_t = true)]
+    pub storage_wal_enabled: bool,
+
+    /// fsync the WAL every this many commits. 1 (the default): a commit is on disk before its
+    /// client hears SUCCESS, and concurrent commits share one fsync (group commit). n > 1: a
+    /// crash can lose the last n - 1 acknowledged commits (never part of one).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub storage_wal_file_flush_every_n_tx: u64,
+
+    /// A WAL segment is closed and a new one started past this size, in KiB.
+    #[arg(long, default_value_t = 20480, value_parser = clap::value_parser!(u64).range(1..=(1 << 30)))]
+    pub storage_wal_file_size_kib: u64,
+
+    /// Seconds between periodic snapshots (0 = none).
+    #[arg(long, default_value_t = 300)]
+    pub storage_snapshot_interval_sec: u64,
+
+    /// How many snapshots to keep (older ones are deleted after each new one).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+    pub storage_snapshot_retention_count: u64,
+
+    /// Take a snapshot when the server shuts down (SIGTERM, SIGINT).
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true",
+          default_value_t = true)]
+    pub storage_snapshot_on_exit: bool,
+
     /// Threads that execute queries (0 = one per core).
     #[arg(long, default_value_t = 0)]
     pub bolt_num_workers: usize,
@@ -138,6 +172,34 @@ mod tests {
         assert!(c.bolt_server_name_for_init.starts_with("Neo4j/"));
         assert_eq!(c.query_execution_timeout_sec, 600);
         assert_eq!(c.memory_limit, 0);
+        assert!(c.data_recovery_on_startup);
+        assert!(c.storage_wal_enabled);
+        assert_eq!(c.storage_wal_file_flush_every_n_tx, 1);
+        assert_eq!(c.storage_wal_file_size_kib, 20480);
+        assert_eq!(c.storage_snapshot_interval_sec, 300);
+        assert_eq!(c.storage_snapshot_retention_count, 3);
+        assert!(c.storage_snapshot_on_exit);
+    }
+
+    #[test]
+    fn durability_flags_parse_in_memgraph_spelling() {
+        let c = parse(&[
+            "--storage_wal_enabled=false",
+            "--storage-wal-file-flush-every-n-tx=100000",
+            "--storage_snapshot_on_exit",
+            "false",
+            "--data-recovery-on-startup=false",
+        ]);
+        assert!(!c.storage_wal_enabled);
+        assert_eq!(c.storage_wal_file_flush_every_n_tx, 100000);
+        assert!(!c.storage_snapshot_on_exit);
+        assert!(!c.data_recovery_on_startup);
+        let mut v = vec!["ferrograph".to_string()];
+        v.push("--storage-wal-file-flush-every-n-tx=0".into());
+        assert!(
+            Config::from_args(v).is_err(),
+            "0 commits per flush is refused"
+        );
     }
 
     #[test]

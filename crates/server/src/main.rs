@@ -9,6 +9,7 @@ mod config;
 mod connection;
 mod convert;
 mod convert_temporal;
+mod durable;
 mod listener;
 mod logging;
 
@@ -58,14 +59,8 @@ fn main() -> ExitCode {
 
 fn run(config: Config) -> anyhow::Result<()> {
     logging::init(&config)?;
-    std::fs::create_dir_all(&config.data_directory).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot use data directory {}: {e}",
-            config.data_directory.display()
-        )
-    })?;
-
     let storage = Storage::new(StorageConfig::default());
+    let data_dir = durable::open(&config, &storage)?;
     let engine = Engine::new(
         storage,
         EngineConfig {
@@ -114,6 +109,7 @@ fn run(config: Config) -> anyhow::Result<()> {
             });
         }
         listener::run(listener, engine, settings, shutdown_signal()).await;
+        data_dir.shutdown();
         info!(target: logging::STARTUP_TARGET, "ferrograph shut down");
         Ok(())
     })
