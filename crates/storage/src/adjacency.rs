@@ -165,20 +165,21 @@ impl Adjacency {
         Some(entry)
     }
 
-    /// Makes room for `additional` more entries in one step, allocating exactly what is asked
-    /// (bulk loads that know a vertex's degree; later inserts grow as usual).
-    pub(crate) fn reserve_exact(&mut self, additional: usize) {
-        let cap = self.buf.len();
-        let used = self.out_len as usize + self.in_len as usize;
-        let new_cap = used.saturating_add(additional);
-        if new_cap <= cap {
-            return;
-        }
+    /// The adjacency whose outgoing entries are `buf[..out_len]` (ascending by edge gid) and
+    /// incoming ones the rest (descending by edge gid), exactly sized (bulk loads).
+    pub(crate) fn from_parts(buf: Box<[AdjEntry]>, out_len: usize) -> Adjacency {
+        debug_assert!(buf[..out_len].windows(2).all(|w| w[0].edge() < w[1].edge()));
+        debug_assert!(buf[out_len..].windows(2).all(|w| w[0].edge() > w[1].edge()));
+        let in_len = buf.len() - out_len;
         assert!(
-            new_cap < u32::MAX as usize,
+            buf.len() < u32::MAX as usize,
             "more than 2^32 edges at one vertex"
         );
-        self.grow_to(new_cap);
+        Adjacency {
+            buf,
+            out_len: out_len as u32,
+            in_len: in_len as u32,
+        }
     }
 
     /// Slots allocated (tests).
@@ -212,13 +213,6 @@ impl Adjacency {
             let step = 1 << (cap.ilog2() - 2);
             (cap + step) / step * step
         };
-        self.grow_to(new_cap);
-    }
-
-    /// Reallocates to exactly `new_cap` slots (more than now), keeping the incoming entries at
-    /// the back.
-    fn grow_to(&mut self, new_cap: usize) {
-        let cap = self.buf.len();
         let in_len = self.in_len as usize;
         let mut buf = std::mem::take(&mut self.buf).into_vec();
         // Exactly `new_cap`, so turning it back into a box does not reallocate.

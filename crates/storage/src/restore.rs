@@ -9,27 +9,32 @@
 //! timestamp and the vertex and edge counts, then creates the constraints (which validate the
 //! data and build their entries).
 //!
+//! Edges come one of two ways. [`Restorer::create_edge`] adds one edge at both ends (random
+//! access to two vertices per edge). [`Restorer::create_vertex_with_edges`] takes a vertex with
+//! its whole adjacency, outgoing and incoming lists as a snapshot stores them, and builds it in
+//! one allocation, so a load touches each vertex once, in gid order; each edge is then given
+//! twice, once at each end, and `finish` checks that the two sides describe the same edges (an
+//! order-independent sum of a hash keyed at random per restore over both sides, plus the
+//! counts), so a file whose ends disagree cannot leave the storage inconsistent.
+//!
 //! Indexes are created with [`Storage::create_index`] as soon as they are declared: on an empty
 //! storage that is instant, and every vertex restored afterwards goes through the same index
 //! hook a writer uses (`Indexes::on_label_added`), so declaring indexes before the vertices (what
 //! a snapshot does) fills them without a second walk over the graph; declared later, the usual
 //! build walks what is there.
 
+use std::hash::BuildHasher;
 use std::sync::atomic::Ordering;
 
 use parking_lot::MutexGuard;
 
-use crate::adjacency::{AdjEntry, EDGE_TYPE_LIMIT, GID_LIMIT};
+use crate::adjacency::{AdjEntry, Adjacency, EDGE_TYPE_LIMIT, GID_LIMIT};
 use crate::attrs::Attrs;
 use crate::edge::EdgeData;
 use crate::mvcc::TXN_ID_BASE;
 use crate::storage::Clock;
 use crate::{ConstraintInfo, EdgeTypeId, Gid, LabelId, PropertyId, PropertyValue};
 use crate::{Storage, StorageError};
-
-/// The most adjacency slots one `edges_hint` reserves (a larger degree still loads, growing as
-/// edges arrive).
-const MAX_EDGES_HINT: usize = 1 << 20;
 
 /// What a finished restore put into the storage.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -56,6 +61,39 @@ pub struct Restorer<'a> {
     vertices: u64,
     edges: u64,
     constraints: Vec<ConstraintInfo>,
+    /// The two sides of the edges given as adjacency lists (see the module doc).
+    outgoing: EndSum,
+    incoming: EndSum,
+    /// The random key of the ends' hash.
+    key: [u64; 2],
+}
+
+/// An order-independent digest of a multiset of edge ends `(edge, from, to, type)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct EndSum {
+    count: u64,
+    sum: u64,
+}
+
+impl EndSum {
+    fn add(&mut self, key: [u64; 2], edge: Gid, from: Gid, to: Gid, ty: EdgeTypeId) {
+        self.count += 1;
+        self.sum = self.sum.wrapping_add(end_hash(key, edge, from, to, ty));
+    }
+}
+
+/// The SplitMix64 finaliser.
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// A keyed hash of one edge end (gids below 2^40, types below 2^16).
+fn end_hash(key: [u64; 2], edge: Gid, from: Gid, to: Gid, ty: EdgeTypeId) -> u64 {
+    let a = mix(edge ^ (u64::from(ty.0) << 40) ^ key[0]);
+    let b = mix(a ^ from);
+    mix(b ^ to.rotate_left(24) ^ key[1])
 }
 
 fn refuse(reason: String) -> StorageError {
@@ -91,6 +129,7 @@ impl Storage {
                 "the storage already has constraints (restore creates its own)".into(),
             ));
         }
+        let random = std::hash::RandomState::new();
         Ok(Restorer {
             storage: self,
             clock,
@@ -98,6 +137,9 @@ impl Storage {
             vertices: 0,
             edges: 0,
             constraints: Vec::new(),
+            outgoing: EndSum::default(),
+            incoming: EndSum::default(),
+            key: [random.hash_one(1u8), random.hash_one(2u8)],
         })
     }
 }
@@ -109,32 +151,87 @@ impl Restorer<'_> {
     }
 
     /// Creates vertex `gid` with `labels` and `props` (`Null` values are skipped; neither list
-    /// needs to be sorted, but a label or key may appear only once). `edges_hint`: how many
-    /// edges will attach to it (out + in), to size its adjacency once (0 if unknown).
+    /// needs to be sorted, but a label or key may appear only once). Its edges come later, by
+    /// [`create_edge`](Restorer::create_edge).
     pub fn create_vertex(
         &mut self,
         gid: Gid,
         labels: &[LabelId],
         props: &[(PropertyId, PropertyValue)],
-        edges_hint: usize,
+    ) -> Result<(), StorageError> {
+        self.create_vertex_with_edges(gid, labels, props, &[], &[])
+    }
+
+    /// Creates vertex `gid` with its adjacency: `out` lists its outgoing edges as
+    /// `(edge, target, type)`, `ins` its incoming ones as `(edge, source, type)`, each strictly
+    /// ascending by edge gid. Every edge must appear in the `out` list of its source and the
+    /// `ins` list of its target (a self-loop in both lists of its vertex); `finish` checks that
+    /// the two sides agree.
+    pub fn create_vertex_with_edges(
+        &mut self,
+        gid: Gid,
+        labels: &[LabelId],
+        props: &[(PropertyId, PropertyValue)],
+        out: &[(Gid, Gid, EdgeTypeId)],
+        ins: &[(Gid, Gid, EdgeTypeId)],
     ) -> Result<(), StorageError> {
         if gid >= GID_LIMIT {
             return Err(refuse(format!("vertex gid {gid} is not below 2^40 - 1")));
         }
-        let attrs =
-            attrs_of(labels, props).map_err(|what| refuse(format!("vertex {gid}: {what}")))?;
+        let what = |what: String| refuse(format!("vertex {gid}: {what}"));
+        let attrs = attrs_of(labels, props).map_err(what)?;
+        let mut buf = Vec::with_capacity(out.len() + ins.len());
+        for list in [out, ins] {
+            for (i, &(edge, other, ty)) in list.iter().enumerate() {
+                if edge >= GID_LIMIT || other >= GID_LIMIT {
+                    return Err(what(format!(
+                        "edge {edge} to or from {other}: gids must be below 2^40 - 1"
+                    )));
+                }
+                if ty.0 >= EDGE_TYPE_LIMIT {
+                    return Err(StorageError::Limit(format!(
+                        "edge {edge}: a storage holds at most {EDGE_TYPE_LIMIT} relationship types"
+                    )));
+                }
+                if i > 0 && list[i - 1].0 >= edge {
+                    return Err(what(format!("its edges are not ascending at edge {edge}")));
+                }
+            }
+        }
         let slot = self.storage.vertices.place(gid);
         let mut data = slot.data.lock();
         if !data.deleted || !data.chain.is_empty() {
             return Err(refuse(format!("vertex gid {gid} appears twice")));
         }
+        for &(edge, to, ty) in out {
+            if !self.storage.edges.place(edge, gid) {
+                // Undo this vertex's claims: nothing of it was restored.
+                for &(placed, ..) in out.iter().take_while(|e| e.0 != edge) {
+                    self.storage.edges.clear(placed);
+                }
+                return Err(refuse(format!("edge gid {edge} appears twice")));
+            }
+            buf.push(AdjEntry::new(edge, to, ty));
+        }
+        buf.extend(
+            ins.iter()
+                .rev()
+                .map(|&(edge, from, ty)| AdjEntry::new(edge, from, ty)),
+        );
+        for &(edge, to, ty) in out {
+            self.outgoing.add(self.key, edge, gid, to, ty);
+        }
+        for &(edge, from, ty) in ins {
+            self.incoming.add(self.key, edge, from, gid, ty);
+        }
         data.deleted = false;
         data.attrs = attrs;
-        data.adj.reserve_exact(edges_hint.min(MAX_EDGES_HINT));
+        data.adj = Adjacency::from_parts(buf.into_boxed_slice(), out.len());
         for label in data.attrs.labels() {
-            self.storage.indexes.on_label_added(gid, label, &*data);
+            self.storage.indexes.on_label_added(gid, label, &data);
         }
         self.vertices += 1;
+        self.edges += out.len() as u64;
         Ok(())
     }
 
@@ -156,7 +253,6 @@ impl Restorer<'_> {
             return Err(refuse(format!("edge gid {gid} is not below 2^40 - 1")));
         }
         let storage = self.storage;
-        let attrs = attrs_of(&[], props).map_err(|what| refuse(format!("edge {gid}: {what}")))?;
         let missing = |end: Gid| {
             refuse(format!(
                 "edge {gid} ends at vertex {end}, which was not restored"
@@ -194,8 +290,28 @@ impl Restorer<'_> {
             }
             data.adj.insert_in(AdjEntry::new(gid, from, ty));
         }
+        self.edges += 1;
+        self.set_edge_properties(gid, props)
+    }
+
+    /// Gives edge `gid` (restored already, either way) its properties.
+    pub fn set_edge_properties(
+        &mut self,
+        gid: Gid,
+        props: &[(PropertyId, PropertyValue)],
+    ) -> Result<(), StorageError> {
+        let attrs = attrs_of(&[], props).map_err(|what| refuse(format!("edge {gid}: {what}")))?;
+        if self.storage.edges.source(gid).is_none() {
+            return Err(refuse(format!(
+                "properties for edge {gid}, which was not restored"
+            )));
+        }
+        let mut shard = self.storage.edge_props.shard(gid);
+        if shard.contains_key(&gid) {
+            return Err(refuse(format!("the properties of edge {gid} appear twice")));
+        }
         if !attrs.is_empty() {
-            storage.edge_props.shard(gid).insert(
+            shard.insert(
                 gid,
                 EdgeData {
                     props: attrs,
@@ -203,7 +319,6 @@ impl Restorer<'_> {
                 },
             );
         }
-        self.edges += 1;
         Ok(())
     }
 
@@ -248,6 +363,13 @@ impl Restorer<'_> {
     /// becomes `commit_ts` and the next transaction starts after it. Then creates the declared
     /// constraints; one the data violates fails the restore (the storage is then unusable).
     pub fn finish(mut self) -> Result<RestoreStats, StorageError> {
+        if self.outgoing != self.incoming {
+            return Err(refuse(format!(
+                "the vertices' adjacency lists disagree: {} outgoing and {} incoming edge ends, \
+                 which do not describe the same edges",
+                self.outgoing.count, self.incoming.count
+            )));
+        }
         let storage = self.storage;
         let commit_ts = self.commit_ts;
         self.clock.last_commit_ts = commit_ts;
@@ -329,10 +451,9 @@ mod tests {
             3,
             &[person, city],
             &[(age, 7i64.into()), (name, "Ada".into())],
-            2,
         )
         .unwrap();
-        r.create_vertex(9000, &[person], &[(name, PropertyValue::Null)], 0)
+        r.create_vertex(9000, &[person], &[(name, PropertyValue::Null)])
             .unwrap();
         r.create_edge(17, 3, 9000, knows, &[(age, 1.5.into())])
             .unwrap();
@@ -413,13 +534,13 @@ mod tests {
             storage.edge_type("T"),
         );
         let mut r = storage.restore(5).unwrap();
-        r.create_vertex(0, &[l], &[], 0).unwrap();
-        assert!(r.create_vertex(0, &[], &[], 0).is_err(), "twice");
-        assert!(r.create_vertex(1, &[l, l], &[], 0).is_err());
+        r.create_vertex(0, &[l], &[]).unwrap();
+        assert!(r.create_vertex(0, &[], &[]).is_err(), "twice");
+        assert!(r.create_vertex(1, &[l, l], &[]).is_err());
         assert!(r
-            .create_vertex(2, &[], &[(p, 1i64.into()), (p, 2i64.into())], 0)
+            .create_vertex(2, &[], &[(p, 1i64.into()), (p, 2i64.into())])
             .is_err());
-        assert!(r.create_vertex(GID_LIMIT, &[], &[], 0).is_err());
+        assert!(r.create_vertex(GID_LIMIT, &[], &[]).is_err());
         assert!(r.create_edge(0, 0, 7, t, &[]).is_err(), "missing end");
         r.create_edge(0, 0, 0, t, &[]).unwrap();
         assert!(r.create_edge(0, 0, 0, t, &[]).is_err(), "edge twice");
@@ -434,6 +555,84 @@ mod tests {
             matches!(r.finish(), Err(StorageError::Constraint(_))),
             "vertex 0 has no p"
         );
+    }
+
+    #[test]
+    fn vertices_with_their_adjacency() {
+        let storage = Storage::new(StorageConfig::manual_gc());
+        let (t, u, w) = (
+            storage.edge_type("T"),
+            storage.edge_type("U"),
+            storage.property("w"),
+        );
+        let mut r = storage.restore(9).unwrap();
+        // 0 -[5:T]-> 1, 1 -[2:U]-> 0, 1 -[7:T]-> 1 (a self-loop).
+        r.create_vertex_with_edges(0, &[], &[], &[(5, 1, t)], &[(2, 1, u)])
+            .unwrap();
+        r.create_vertex_with_edges(
+            1,
+            &[],
+            &[],
+            &[(2, 0, u), (7, 1, t)],
+            &[(5, 0, t), (7, 1, t)],
+        )
+        .unwrap();
+        r.set_edge_properties(7, &[(w, 3i64.into())]).unwrap();
+        assert!(r.set_edge_properties(7, &[]).is_err(), "twice");
+        assert!(r.set_edge_properties(8, &[]).is_err(), "no edge 8");
+        r.create_edge(8, 0, 1, t, &[]).unwrap();
+        let stats = r.finish().unwrap();
+        assert_eq!((stats.vertices, stats.edges), (2, 4));
+        let tx = storage.begin();
+        let ends = |edges: Vec<crate::EdgeRef>| -> Vec<(Gid, Gid, Gid)> {
+            edges.iter().map(|e| (e.gid, e.from, e.to)).collect()
+        };
+        assert_eq!(ends(tx.out_edges(0).unwrap()), [(5, 0, 1), (8, 0, 1)]);
+        assert_eq!(ends(tx.in_edges(0).unwrap()), [(2, 1, 0)]);
+        assert_eq!(ends(tx.out_edges(1).unwrap()), [(2, 1, 0), (7, 1, 1)]);
+        assert_eq!(
+            ends(tx.in_edges(1).unwrap()),
+            [(5, 0, 1), (7, 1, 1), (8, 0, 1)]
+        );
+        assert_eq!(tx.edge(7).unwrap().ty, t);
+        assert_eq!(tx.edge_property(7, w).unwrap(), 3i64.into());
+        drop(tx);
+        let mut tx = storage.begin();
+        tx.delete_vertex(1, true).unwrap();
+        tx.commit().unwrap();
+
+        // Ends that disagree (edge 5 claims target 1, vertex 1 says its source is 0 with
+        // another type), unsorted lists and reused edge gids are refused.
+        let storage = Storage::new(StorageConfig::manual_gc());
+        let mut r = storage.restore(9).unwrap();
+        r.create_vertex_with_edges(0, &[], &[], &[(5, 1, t)], &[])
+            .unwrap();
+        r.create_vertex_with_edges(1, &[], &[], &[], &[(5, 0, u)])
+            .unwrap();
+        assert!(matches!(r.finish(), Err(StorageError::Restore(m)) if m.contains("disagree")));
+        let storage = Storage::new(StorageConfig::manual_gc());
+        let mut r = storage.restore(9).unwrap();
+        r.create_vertex_with_edges(0, &[], &[], &[(5, 1, t)], &[])
+            .unwrap();
+        assert!(r.finish().is_err(), "an end is missing");
+        let storage = Storage::new(StorageConfig::manual_gc());
+        let mut r = storage.restore(9).unwrap();
+        assert!(r
+            .create_vertex_with_edges(0, &[], &[], &[(5, 1, t), (4, 1, t)], &[])
+            .is_err());
+        r.create_vertex_with_edges(0, &[], &[], &[(5, 0, t)], &[(5, 0, t)])
+            .unwrap();
+        assert!(r
+            .create_vertex_with_edges(1, &[], &[], &[(3, 0, t), (5, 0, t)], &[])
+            .is_err());
+        assert!(
+            storage.edges.source(3).is_none(),
+            "a refused vertex claims no edge"
+        );
+        assert!(r
+            .create_vertex_with_edges(2, &[], &[], &[(GID_LIMIT, 0, t)], &[])
+            .is_err());
+        assert!(r.finish().is_ok());
     }
 
     #[test]
