@@ -30,13 +30,15 @@
 //! |---|---|
 //! | 1 names | kind (0 labels, 1 edge types, 2 property keys), first id, then names until the end |
 //! | 2 schema | once: label and label+property indexes, existence and unique constraints |
-//! | 3 vertices | records until the end: gid, degree (out + in edges), label ids, (key id, value)s |
-//! | 4 edges | records until the end: gid, from, to, type id, (key id, value)s |
+//! | 3 vertices | records until the end: gid, label ids, (key id, value)s, outgoing edges as (edge gid, target, type id), incoming ones as (edge gid, source, type id) |
+//! | 4 edge properties | records until the end, for the edges that have some: gid, (key id, value)s |
 //! | 5 trailer | once, last, then end of file: vertex, edge and frame totals |
 //!
 //! Ids are the writing storage's, resolved through the name chunks, so the loading storage may
-//! intern differently. Vertices come ascending by gid; edges grouped by source vertex (each in
-//! the chunk after both ends exist), so loading never waits for anything. A chunk is closed at
+//! intern differently. Vertices come ascending by gid, each with its whole adjacency (both
+//! lists ascending by edge gid), so an edge is written at both of its ends: loading then builds
+//! each vertex completely in one visit, in gid order, instead of reaching two random vertices per
+//! edge ([`Storage::restore`] checks that the two ends of every edge agree). A chunk is closed at
 //! about [`CHUNK_BYTES`]: memory use does not grow with the graph on either side.
 //!
 //! # Loading
@@ -92,7 +94,7 @@ const EDGE_SLOT_BYTES: u64 = 5;
 const TAG_NAMES: u8 = 1;
 const TAG_SCHEMA: u8 = 2;
 const TAG_VERTICES: u8 = 3;
-const TAG_EDGES: u8 = 4;
+const TAG_EDGE_PROPS: u8 = 4;
 const TAG_TRAILER: u8 = 5;
 
 const NAMES_LABELS: u8 = 0;
@@ -173,7 +175,7 @@ impl Header {
     }
 
     /// Reads and checks the header; returns it and its length.
-    fn read(r: &mut impl Read) -> Result<(Header, u64), (u64, String)> {
+    fn read(r: &mut impl Read) -> Result<(Header, u64), AtOffset> {
         let io = |e: io::Error| (0, format!("reading the header: {e}"));
         let mut fixed = [0u8; HEADER_FIXED_BYTES];
         if read_full(r, &mut fixed).map_err(io)? < fixed.len() {
@@ -243,21 +245,21 @@ struct Trailer {
     frames: u64,
 }
 
+/// An edge at one of its ends: edge gid, the vertex at the other end, type id.
+type End = (u64, u64, u32);
+
 #[derive(Debug, Default, Encode)]
 struct VertexRecord {
     gid: u64,
-    /// Edges at this vertex (out + in; a self-loop counts twice), to size its adjacency.
-    degree: u64,
     labels: Vec<u32>,
     props: Vec<(u32, PropertyValue)>,
+    out: Vec<End>,
+    ins: Vec<End>,
 }
 
 #[derive(Debug, Default, Encode)]
-struct EdgeRecord {
+struct EdgePropsRecord {
     gid: u64,
-    from: u64,
-    to: u64,
-    ty: u32,
     props: Vec<(u32, PropertyValue)>,
 }
 
@@ -284,24 +286,28 @@ fn decode_props<D: Decoder>(decoder: &mut D) -> Result<Vec<(u32, PropertyValue)>
     })
 }
 
+fn decode_ends<D: Decoder>(decoder: &mut D) -> Result<Vec<End>, DecodeError> {
+    decode_vec(decoder, |d| {
+        Ok((u64::decode(d)?, u64::decode(d)?, u32::decode(d)?))
+    })
+}
+
 impl<C> Decode<C> for VertexRecord {
     fn decode<D: Decoder<Context = C>>(decoder: &mut D) -> Result<Self, DecodeError> {
         Ok(VertexRecord {
             gid: u64::decode(decoder)?,
-            degree: u64::decode(decoder)?,
             labels: decode_vec(decoder, |d| u32::decode(d))?,
             props: decode_props(decoder)?,
+            out: decode_ends(decoder)?,
+            ins: decode_ends(decoder)?,
         })
     }
 }
 
-impl<C> Decode<C> for EdgeRecord {
+impl<C> Decode<C> for EdgePropsRecord {
     fn decode<D: Decoder<Context = C>>(decoder: &mut D) -> Result<Self, DecodeError> {
-        Ok(EdgeRecord {
+        Ok(EdgePropsRecord {
             gid: u64::decode(decoder)?,
-            from: u64::decode(decoder)?,
-            to: u64::decode(decoder)?,
-            ty: u32::decode(decoder)?,
             props: decode_props(decoder)?,
         })
     }
@@ -509,7 +515,7 @@ fn write_body(
 
     // Names: every id a version this transaction sees can use was interned before it began.
     let (labels, edge_types, properties) = storage.name_counts();
-    let tables: [(u8, usize, &dyn Fn(u32) -> Arc<str>); 3] = [
+    let tables: [(u8, usize, &NameOf); 3] = [
         (NAMES_LABELS, labels, &|i| storage.label_name(LabelId(i))),
         (NAMES_EDGE_TYPES, edge_types, &|i| {
             storage.edge_type_name(EdgeTypeId(i))
@@ -552,45 +558,50 @@ fn write_body(
 
     let mut progress = Progress::new();
     let mut vertex = VertexRecord::default();
+    let ends = |edges: Vec<storage::EdgeRef>, out: bool, into: &mut Vec<End>| {
+        into.clear();
+        into.extend(
+            edges
+                .iter()
+                .map(|e| (e.gid, if out { e.to } else { e.from }, e.ty.0)),
+        );
+    };
     for gid in tx.vertices() {
         vertex.gid = gid;
-        vertex.degree = (tx.out_edges(gid).map_err(failed)?.len()
-            + tx.in_edges(gid).map_err(failed)?.len()) as u64;
         vertex.labels.clear();
         vertex
             .labels
             .extend(tx.vertex_labels(gid).map_err(failed)?.iter().map(|l| l.0));
         vertex.props = own_ids(tx.vertex_properties(gid).map_err(failed)?);
+        let out_edges = tx.out_edges(gid).map_err(failed)?;
+        header.edges += out_edges.len() as u64;
+        ends(out_edges, true, &mut vertex.out);
+        ends(tx.in_edges(gid).map_err(failed)?, false, &mut vertex.ins);
         out.open(TAG_VERTICES)?;
         out.push(&vertex)?;
         header.vertices += 1;
         if progress.due() {
             info!(
                 vertices = header.vertices,
+                edges = header.edges,
                 bytes = out.bytes,
-                "writing snapshot: vertices"
+                "writing snapshot"
             );
         }
     }
 
-    let mut edge = EdgeRecord::default();
+    // Edge properties, for the edges that have some.
+    let mut edge = EdgePropsRecord::default();
     for from in tx.vertices() {
         for e in tx.out_edges(from).map_err(failed)? {
+            let props = tx.edge_properties(e.gid).map_err(failed)?;
+            if props.is_empty() {
+                continue;
+            }
             edge.gid = e.gid;
-            edge.from = e.from;
-            edge.to = e.to;
-            edge.ty = e.ty.0;
-            edge.props = own_ids(tx.edge_properties(e.gid).map_err(failed)?);
-            out.open(TAG_EDGES)?;
+            edge.props = own_ids(props);
+            out.open(TAG_EDGE_PROPS)?;
             out.push(&edge)?;
-            header.edges += 1;
-        }
-        if progress.due() {
-            info!(
-                edges = header.edges,
-                bytes = out.bytes,
-                "writing snapshot: edges"
-            );
         }
     }
 
@@ -604,6 +615,9 @@ fn write_body(
         },
     )
 }
+
+/// The name of one id in one of the storage's name tables.
+type NameOf<'a> = dyn Fn(u32) -> Arc<str> + 'a;
 
 fn own_ids(props: Vec<(PropertyId, PropertyValue)>) -> Vec<(u32, PropertyValue)> {
     props.into_iter().map(|(k, v)| (k.0, v)).collect()
@@ -651,6 +665,9 @@ fn lookup<T: Copy>(table: &[T], id: u32, what: &str) -> Result<T, String> {
         .ok_or_else(|| format!("{what} id {id}, but the file names only {}", table.len()))
 }
 
+/// What went wrong where: a byte offset in the file and the reason.
+type AtOffset = (u64, String);
+
 /// Reads frames one at a time, tracking the offset of each.
 struct ChunkReader<R> {
     r: R,
@@ -662,7 +679,7 @@ struct ChunkReader<R> {
 
 impl<R: Read> ChunkReader<R> {
     /// The next frame's payload and the offset it starts at; `None` at the end of the file.
-    fn next(&mut self) -> Result<Option<(u64, &[u8])>, (u64, String)> {
+    fn next(&mut self) -> Result<Option<(u64, &[u8])>, AtOffset> {
         let at = self.offset;
         let left = self.file_len.saturating_sub(at);
         if left == 0 {
@@ -728,7 +745,7 @@ enum Phase {
     Names,
     Schema,
     Vertices,
-    Edges,
+    EdgeProps,
     Done,
 }
 
@@ -765,10 +782,11 @@ pub fn load_snapshot(path: &Path, storage: &Storage) -> Result<SnapshotInfo, Dur
         vertices: 0,
         edges: 0,
         frames: 0,
-        degrees: 0,
         last_vertex: None,
         labels: Vec::new(),
         props: Vec::new(),
+        out: Vec::new(),
+        ins: Vec::new(),
     };
     let mut progress = Progress::new();
     info!(
@@ -883,16 +901,16 @@ struct Load<'h> {
     vertices: u64,
     edges: u64,
     frames: u64,
-    /// Sum of the vertices' degree hints (bounded by twice the edges).
-    degrees: u64,
     last_vertex: Option<Gid>,
     labels: Vec<LabelId>,
     props: Vec<(PropertyId, PropertyValue)>,
+    out: Vec<(Gid, Gid, EdgeTypeId)>,
+    ins: Vec<(Gid, Gid, EdgeTypeId)>,
 }
 
 impl Load<'_> {
     fn enter(&mut self, phase: Phase, what: &str) -> Result<(), String> {
-        let repeatable = matches!(phase, Phase::Names | Phase::Vertices | Phase::Edges);
+        let repeatable = matches!(phase, Phase::Names | Phase::Vertices | Phase::EdgeProps);
         if self.phase > phase || (self.phase == phase && !repeatable) {
             return Err(format!("a {what} chunk after the {:?} section", self.phase));
         }
@@ -926,13 +944,13 @@ impl Load<'_> {
                     self.vertex(body.next("vertex record")?, restorer)?;
                 }
             }
-            TAG_EDGES => {
+            TAG_EDGE_PROPS => {
                 if self.phase < Phase::Schema {
-                    return Err("edges before the schema".into());
+                    return Err("edge properties before the schema".into());
                 }
-                self.enter(Phase::Edges, "edges")?;
+                self.enter(Phase::EdgeProps, "edge properties")?;
                 while !body.at_end() {
-                    self.edge(body.next("edge record")?, restorer)?;
+                    self.edge_props(body.next("edge properties record")?, restorer)?;
                 }
             }
             TAG_TRAILER => {
@@ -1028,6 +1046,24 @@ impl Load<'_> {
         Ok(())
     }
 
+    /// Resolves the ends of one adjacency list into `into`, checking them against the header.
+    fn ends(&self, ends: &[End], into: &mut Vec<(Gid, Gid, EdgeTypeId)>) -> Result<(), String> {
+        into.clear();
+        for &(edge, other, ty) in ends {
+            if edge >= self.header.edge_gid_bound || other >= self.header.vertex_gid_bound {
+                return Err(format!(
+                    "edge {edge} to or from vertex {other} is beyond the header's bounds"
+                ));
+            }
+            into.push((
+                edge,
+                other,
+                lookup(&self.names.edge_types, ty, "edge type")?,
+            ));
+        }
+        Ok(())
+    }
+
     fn vertex(&mut self, v: VertexRecord, restorer: &mut Restorer<'_>) -> Result<(), String> {
         if v.gid >= self.header.vertex_gid_bound {
             return Err(format!(
@@ -1042,40 +1078,37 @@ impl Load<'_> {
             ));
         }
         self.last_vertex = Some(v.gid);
-        self.degrees = self.degrees.saturating_add(v.degree);
-        if self.degrees > self.header.edges.saturating_mul(2) {
-            return Err(format!(
-                "vertex {}: more edge ends than the header's {} edges have",
-                v.gid, self.header.edges
-            ));
-        }
         self.labels.clear();
         for label in &v.labels {
             self.labels
                 .push(lookup(&self.names.labels, *label, "label")?);
         }
         self.props(v.props)?;
-        restorer
-            .create_vertex(v.gid, &self.labels, &self.props, v.degree as usize)
-            .map_err(|e| e.to_string())?;
+        let (mut out, mut ins) = (std::mem::take(&mut self.out), std::mem::take(&mut self.ins));
+        let resolved = self
+            .ends(&v.out, &mut out)
+            .and_then(|()| self.ends(&v.ins, &mut ins));
+        let created = resolved.and_then(|()| {
+            restorer
+                .create_vertex_with_edges(v.gid, &self.labels, &self.props, &out, &ins)
+                .map_err(|e| e.to_string())
+        });
+        (self.out, self.ins) = (out, ins);
+        created?;
         self.vertices += 1;
+        self.edges += v.out.len() as u64;
         Ok(())
     }
 
-    fn edge(&mut self, e: EdgeRecord, restorer: &mut Restorer<'_>) -> Result<(), String> {
-        if e.gid >= self.header.edge_gid_bound {
-            return Err(format!(
-                "edge {} is beyond the header's bound {}",
-                e.gid, self.header.edge_gid_bound
-            ));
-        }
-        let ty = lookup(&self.names.edge_types, e.ty, "edge type")?;
+    fn edge_props(
+        &mut self,
+        e: EdgePropsRecord,
+        restorer: &mut Restorer<'_>,
+    ) -> Result<(), String> {
         self.props(e.props)?;
         restorer
-            .create_edge(e.gid, e.from, e.to, ty, &self.props)
-            .map_err(|e| e.to_string())?;
-        self.edges += 1;
-        Ok(())
+            .set_edge_properties(e.gid, &self.props)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -1203,19 +1236,20 @@ mod tests {
     fn records_round_trip_and_lengths_do_not_size_allocations() {
         let v = VertexRecord {
             gid: 5,
-            degree: 2,
             labels: vec![0, 3],
             props: vec![(1, PropertyValue::List(vec![1i64.into(), "x".into()]))],
+            out: vec![(7, 5, 0), (9, 1, 2)],
+            ins: vec![(7, 5, 0)],
         };
         let mut buf = Vec::new();
         encode_append(&v, &mut buf).unwrap();
         let (back, used): (VertexRecord, usize) = decode_prefix(&buf).unwrap();
         assert_eq!(used, buf.len());
-        assert_eq!((back.gid, back.degree, back.labels), (5, 2, vec![0, 3]));
-        assert_eq!(back.props, v.props);
+        assert_eq!((back.gid, back.labels), (5, vec![0, 3]));
+        assert_eq!((back.props, back.out, back.ins), (v.props, v.out, v.ins));
         // A label count of 2^60 with nothing behind it fails without allocating for it.
         let mut huge = Vec::new();
-        encode_append(&(1u64, 0u64, 1u64 << 60), &mut huge).unwrap();
+        encode_append(&(1u64, 1u64 << 60), &mut huge).unwrap();
         assert!(decode_prefix::<VertexRecord>(&huge).is_err());
     }
 }
