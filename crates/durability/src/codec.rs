@@ -25,10 +25,46 @@ fn config() -> impl bincode::config::Config {
 
 /// Encodes `record` as one frame appended to `out`; returns the frame's length in bytes.
 pub fn encode_frame(record: &CommitRecord, out: &mut Vec<u8>) -> Result<usize, DurabilityError> {
+    encode_value_frame(record, out)
+}
+
+/// Encodes any bincode-2 value as one frame appended to `out` (snapshot chunks use the same
+/// framing as WAL records); returns the frame's length in bytes. A payload over
+/// [`MAX_RECORD_BYTES`] is [`DurabilityError::RecordTooLarge`] and leaves `out` as it was.
+pub fn encode_value_frame<T: bincode::Encode>(
+    value: &T,
+    out: &mut Vec<u8>,
+) -> Result<usize, DurabilityError> {
+    let start = begin_frame(out);
+    if let Err(e) = encode_append(value, out) {
+        out.truncate(start);
+        return Err(e);
+    }
+    seal_frame(out, start)
+}
+
+/// Starts a frame at the end of `out` (its header is filled in by [`seal_frame`]); returns
+/// where it starts. Everything appended until then is its payload.
+pub fn begin_frame(out: &mut Vec<u8>) -> usize {
     let start = out.len();
     out.extend_from_slice(&[0; FRAME_HEADER_BYTES]);
-    bincode::encode_into_std_write(record, out, config())
-        .map_err(|e| DurabilityError::Encode(e.to_string()))?;
+    start
+}
+
+/// Appends the bincode-2 encoding of `value` (standard config, as in every frame) to `out`.
+pub fn encode_append<T: bincode::Encode>(
+    value: &T,
+    out: &mut Vec<u8>,
+) -> Result<(), DurabilityError> {
+    bincode::encode_into_std_write(value, out, config())
+        .map(|_| ())
+        .map_err(|e| DurabilityError::Encode(e.to_string()))
+}
+
+/// Finishes the frame [`begin_frame`] started at `start`: fills in the length and checksum of
+/// the payload after it; returns the frame's length. Too large a payload is
+/// [`DurabilityError::RecordTooLarge`] and removes the frame from `out`.
+pub fn seal_frame(out: &mut Vec<u8>, start: usize) -> Result<usize, DurabilityError> {
     let payload_len = out.len() - start - FRAME_HEADER_BYTES;
     if payload_len > MAX_RECORD_BYTES {
         out.truncate(start);
@@ -61,35 +97,63 @@ pub enum Frame {
     Invalid { reason: String, len: Option<usize> },
 }
 
-/// Decodes the frame at the start of `bytes`. Never panics and never allocates more than the
-/// payload it checked.
-pub fn decode_frame(bytes: &[u8]) -> Frame {
+/// What [`check_frame`] found at the start of a byte slice: [`Frame`] before decoding.
+#[derive(Debug)]
+pub enum RawFrame<'a> {
+    /// A whole frame of `len` bytes whose checksum matches `payload`.
+    Whole { payload: &'a [u8], len: usize },
+    /// As [`Frame::Incomplete`].
+    Incomplete { needed: Option<usize> },
+    /// A length beyond [`MAX_RECORD_BYTES`] (`len: None`) or a checksum that does not match.
+    Invalid { reason: String, len: Option<usize> },
+}
+
+/// Checks the length and checksum of the frame at the start of `bytes`, without decoding its
+/// payload. Never panics and never allocates.
+pub fn check_frame(bytes: &[u8]) -> RawFrame<'_> {
     if bytes.len() < FRAME_HEADER_BYTES {
-        return Frame::Incomplete { needed: None };
+        return RawFrame::Incomplete { needed: None };
     }
     let payload_len = u32::from_le_bytes(bytes[0..4].try_into().expect("4 bytes")) as usize;
     let crc = u32::from_le_bytes(bytes[4..8].try_into().expect("4 bytes"));
     if payload_len > MAX_RECORD_BYTES {
-        return Frame::Invalid {
+        return RawFrame::Invalid {
             reason: format!("a record length of {payload_len} bytes (at most {MAX_RECORD_BYTES})"),
             len: None,
         };
     }
     let len = FRAME_HEADER_BYTES + payload_len;
     if bytes.len() < len {
-        return Frame::Incomplete {
+        return RawFrame::Incomplete {
             needed: Some(len - bytes.len()),
         };
     }
     let payload = &bytes[FRAME_HEADER_BYTES..len];
     let actual = crc32fast::hash(payload);
     if actual != crc {
-        return Frame::Invalid {
+        return RawFrame::Invalid {
             reason: format!("checksum {actual:08x} where the frame says {crc:08x}"),
             len: Some(len),
         };
     }
-    match bincode::decode_from_slice::<CommitRecord, _>(payload, config()) {
+    RawFrame::Whole { payload, len }
+}
+
+/// Decodes one value from the start of `bytes` (with the frames' size limit); returns it and
+/// the bytes it used. Several values may follow each other inside one payload.
+pub fn decode_prefix<T: bincode::Decode<()>>(bytes: &[u8]) -> Result<(T, usize), String> {
+    bincode::decode_from_slice::<T, _>(bytes, config()).map_err(|e| e.to_string())
+}
+
+/// Decodes the frame at the start of `bytes`. Never panics and never allocates more than the
+/// payload it checked.
+pub fn decode_frame(bytes: &[u8]) -> Frame {
+    let (payload, len) = match check_frame(bytes) {
+        RawFrame::Whole { payload, len } => (payload, len),
+        RawFrame::Incomplete { needed } => return Frame::Incomplete { needed },
+        RawFrame::Invalid { reason, len } => return Frame::Invalid { reason, len },
+    };
+    match decode_prefix::<CommitRecord>(payload) {
         Ok((record, used)) if used == payload.len() => Frame::Record { record, len },
         Ok((_, used)) => Frame::Invalid {
             reason: format!("{} bytes after the record", payload.len() - used),

@@ -38,6 +38,25 @@ pub enum DurabilityError {
         commit_ts: u64,
         reason: String,
     },
+    /// A snapshot file that is not one, is damaged, or does not fit the storage it is loaded
+    /// into; `offset` is where in the file the problem is.
+    #[error("{path}: snapshot unusable at byte {offset}: {reason}")]
+    Snapshot {
+        path: PathBuf,
+        offset: u64,
+        reason: String,
+    },
+    /// Writing a snapshot failed for a reason other than I/O (an object too large to frame,
+    /// a storage read that failed); no snapshot file was left behind.
+    #[error("could not write a snapshot into {dir}: {reason}")]
+    SnapshotWrite { dir: PathBuf, reason: String },
+    /// Snapshots exist but none of them loads (each failure was logged).
+    #[error("{dir}: none of the {count} snapshots is usable; the newest failed with: {newest}")]
+    NoValidSnapshot {
+        dir: PathBuf,
+        count: usize,
+        newest: Box<DurabilityError>,
+    },
 }
 
 impl DurabilityError {

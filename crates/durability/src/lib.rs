@@ -1,4 +1,4 @@
-//! ferrograph's durable files: the write-ahead log (and, later, snapshots).
+//! ferrograph's durable files: the write-ahead log and snapshots.
 //!
 //! The WAL stores the storage engine's [`storage::CommitRecord`], one per committed transaction,
 //! in commit order; it is encoded once ([`codec`]) and the same bytes are what replication ships.
@@ -8,15 +8,21 @@
 //! | `codec.rs` | the frame of one record: length, CRC-32, bincode 2 payload, size limit |
 //! | `segment.rs` | segment files: versioned header, scanning with torn-tail detection, appending |
 //! | `wal.rs` | the log of a directory: rotation, flush policy, failure handling, [`recover`] |
+//! | `snapshot.rs` | snapshot files: written from one read transaction, loaded by bulk restore, retention |
 //!
-//! Not yet here (issue 5): snapshots, group commit across concurrent committers, the server's
+//! Not yet here (issue 5): group commit across concurrent committers, the server's
 //! flags and startup recovery, the directory lock.
 
 pub mod codec;
 pub mod error;
 pub mod segment;
+pub mod snapshot;
 pub mod wal;
 
 pub use error::DurabilityError;
 pub use segment::{SegmentHeader, Tail};
+pub use snapshot::{
+    apply_retention, list_snapshots, load_snapshot, newest_valid_snapshot, write_snapshot,
+    SnapshotInfo,
+};
 pub use wal::{recover, Recovery, Wal, WalConfig};

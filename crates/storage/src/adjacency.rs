@@ -165,6 +165,23 @@ impl Adjacency {
         Some(entry)
     }
 
+    /// The adjacency whose outgoing entries are `buf[..out_len]` (ascending by edge gid) and
+    /// incoming ones the rest (descending by edge gid), exactly sized (bulk loads).
+    pub(crate) fn from_parts(buf: Box<[AdjEntry]>, out_len: usize) -> Adjacency {
+        debug_assert!(buf[..out_len].windows(2).all(|w| w[0].edge() < w[1].edge()));
+        debug_assert!(buf[out_len..].windows(2).all(|w| w[0].edge() > w[1].edge()));
+        let in_len = buf.len() - out_len;
+        assert!(
+            buf.len() < u32::MAX as usize,
+            "more than 2^32 edges at one vertex"
+        );
+        Adjacency {
+            buf,
+            out_len: out_len as u32,
+            in_len: in_len as u32,
+        }
+    }
+
     /// Slots allocated (tests).
     #[cfg(test)]
     fn capacity(&self) -> usize {

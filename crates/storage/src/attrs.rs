@@ -339,6 +339,27 @@ impl Attrs {
         old
     }
 
+    /// The encoding of `labels` (strictly ascending) and `props` (strictly ascending by key,
+    /// none `Null`) in one allocation (bulk loads: no re-encoding per property).
+    pub(crate) fn from_parts<'v>(
+        labels: &[LabelId],
+        props: impl Iterator<Item = (PropertyId, &'v PropertyValue)> + Clone,
+    ) -> Attrs {
+        debug_assert!(labels.windows(2).all(|w| w[0] < w[1]));
+        let mut out = Vec::new();
+        if labels.is_empty() && props.clone().next().is_none() {
+            return Attrs::default();
+        }
+        put_varint(&mut out, labels.len() as u64);
+        for label in labels {
+            put_varint(&mut out, u64::from(label.0));
+        }
+        for (key, value) in props {
+            put_property(&mut out, key, value);
+        }
+        Attrs(out.into_boxed_slice())
+    }
+
     /// Drops every label and property.
     pub(crate) fn clear(&mut self) {
         self.0 = Box::default();

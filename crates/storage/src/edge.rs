@@ -101,6 +101,15 @@ impl EdgeTable {
         true
     }
 
+    /// Makes every gid below `bound` count as handed out (a restore keeps the gids the
+    /// snapshot's storage had used, so none is handed out twice); their slots stay empty.
+    pub(crate) fn raise_bound(&self, bound: Gid) {
+        if let Some(last) = bound.checked_sub(1) {
+            self.slot_or_grow(last);
+            self.bound.fetch_max(bound, Ordering::AcqRel);
+        }
+    }
+
     /// Frees the slot of an edge whose creation is rolled back (the gid becomes a hole that
     /// replay may fill).
     pub(crate) fn clear(&self, gid: Gid) {

@@ -69,6 +69,10 @@ pub enum StorageError {
         /// What did not fit.
         reason: String,
     },
+    /// [`Storage::restore`](crate::Storage::restore) refused the storage (not empty) or an
+    /// object (a gid used twice, an edge whose end was not restored, ...).
+    #[error("cannot restore the snapshot: {0}")]
+    Restore(String),
 }
 
 impl StorageError {

@@ -30,6 +30,7 @@
 //! | `write.rs` / `read.rs` | the write and read operations a transaction delegates to |
 //! | `scan.rs` | [`Transaction::scan_vertices`]: gid-range scans, one lock per vertex |
 //! | `commit.rs` | commit, abort, [`Storage::apply_record`] |
+//! | `restore.rs` | [`Storage::restore`]: bulk-loading a snapshot into an empty storage |
 //! | `gc.rs` | [`Storage::gc`]: unlinking old deltas, freeing deleted objects |
 //! | `index.rs` | label and label+property indexes: entries, builds, seeks, sweeps |
 //! | `constraint.rs` | existence and uniqueness constraints, checked at commit |
@@ -114,6 +115,7 @@ mod mvcc;
 mod object;
 mod read;
 mod record;
+mod restore;
 mod scan;
 mod schema;
 mod sorted;
@@ -131,6 +133,7 @@ pub use ids::{EdgeTypeId, Gid, LabelId, PropertyId};
 pub use index::{IndexInfo, PropIndexIter};
 pub use read::VertexIter;
 pub use record::{CommitInfo, CommitRecord, CommitSink, CommitStats, DeleteOutcome, RedoOp};
+pub use restore::{RestoreStats, Restorer};
 pub use scan::ScannedVertex;
 pub use storage::{Storage, StorageConfig};
 pub use temporal::Temporal;
