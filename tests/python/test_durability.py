@@ -155,8 +155,8 @@ def test_a_second_server_on_the_same_directory_refuses_to_start(tmp_path):
     node.stop()
 
 
-def test_without_the_wal_a_restart_starts_empty(tmp_path):
-    node = Node(tmp_path, "--storage-wal-enabled=false")
+def test_without_the_wal_or_an_exit_snapshot_a_restart_starts_empty(tmp_path):
+    node = Node(tmp_path, "--storage-wal-enabled=false", "--storage-snapshot-on-exit=false")
     server = node.start()
     query(server, "CREATE (:Gone)")
     node.stop()
@@ -253,4 +253,123 @@ def test_a_full_disk_fails_writes_clearly_and_they_resume_after_space_is_freed(
     node.stop()
     server = node.start()
     assert query(server, "MATCH (b:Blob) RETURN count(b)") == [[acknowledged]]
+    node.stop()
+
+
+def dump(server: Server):
+    """The whole graph as comparable rows: nodes (id, labels, properties), then relationships."""
+    nodes = query(
+        server,
+        "MATCH (n) RETURN id(n), labels(n), properties(n) ORDER BY id(n)",
+    )
+    rels = query(
+        server,
+        "MATCH (a)-[r]->(b) RETURN id(r), id(a), id(b), type(r), properties(r) ORDER BY id(r)",
+    )
+    return nodes, rels
+
+
+def build_graph(server: Server, start: int, count: int):
+    query(
+        server,
+        "UNWIND range($s, $s + $n - 1) AS i CREATE (:P {i: i, name: 'n' + toString(i), f: i / 3.0})",
+        s=start,
+        n=count,
+    )
+    query(
+        server,
+        "MATCH (a:P), (b:P) WHERE a.i >= $s AND b.i = a.i + 1 CREATE (a)-[:NEXT {w: a.i}]->(b)",
+        s=start,
+    )
+
+
+def test_create_snapshot_returns_its_path_and_recovery_uses_snapshot_plus_wal(tmp_path):
+    node = Node(tmp_path)
+    server = node.start()
+    query(server, "CREATE INDEX ON :P(i)")
+    build_graph(server, 0, 300)
+    with make_driver(server) as driver, driver.session() as session:
+        result = session.run("CREATE SNAPSHOT")
+        rows = [r.values() for r in result]
+        assert result.keys() == ["path"]
+    path = rows[0][0]
+    assert path.endswith(".snapshot") and os.path.isfile(path), rows
+    assert os.path.dirname(path) == str(node.data_dir / "snapshots")
+    # Changes after the snapshot come from the WAL.
+    build_graph(server, 1000, 50)
+    query(server, "MATCH (p:P) WHERE p.i < 10 DETACH DELETE p")
+    before = dump(server)
+    node.kill()
+
+    server = node.start()
+    assert dump(server) == before
+    log = server.log_text()
+    assert "recovered the snapshot" in log and "recovered the write-ahead log" in log, log
+    assert query(server, "SHOW INDEX INFO") == [["label+property", "P", "i", 340]]
+    node.stop()
+
+
+def test_snapshot_on_exit_and_without_the_wal(tmp_path):
+    node = Node(tmp_path, "--storage-wal-enabled=false")
+    server = node.start()
+    build_graph(server, 0, 100)
+    before = dump(server)
+    node.stop()  # --storage-snapshot-on-exit defaults to true
+    assert len(list((node.data_dir / "snapshots").glob("*.snapshot"))) == 1
+    server = node.start()
+    assert dump(server) == before
+    node.stop()
+
+
+def test_a_damaged_newest_snapshot_falls_back_to_an_older_one_and_the_wal(tmp_path):
+    node = Node(tmp_path, "--storage-snapshot-on-exit=false")
+    server = node.start()
+    build_graph(server, 0, 100)
+    query(server, "CREATE SNAPSHOT")
+    build_graph(server, 200, 100)
+    newest = query(server, "CREATE SNAPSHOT")[0][0]
+    build_graph(server, 400, 100)
+    before = dump(server)
+    node.stop()
+    data = bytearray(open(newest, "rb").read())
+    data[len(data) // 2] ^= 0x40
+    open(newest, "wb").write(bytes(data))
+
+    server = node.start()
+    assert dump(server) == before
+    assert "recovered from an older snapshot" in server.log_text()
+    node.stop()
+
+
+def test_retention_keeps_n_snapshots_and_prunes_wal_segments_they_cover(tmp_path):
+    node = Node(
+        tmp_path,
+        "--storage-snapshot-retention-count=2",
+        "--storage-wal-file-size-kib=4",
+        "--storage-snapshot-on-exit=false",
+    )
+    server = node.start()
+    for round_ in range(5):
+        build_graph(server, round_ * 100, 100)
+        query(server, "CREATE SNAPSHOT")
+    snapshots = sorted((node.data_dir / "snapshots").glob("*.snapshot"))
+    assert len(snapshots) == 2, snapshots
+    segments = sorted((node.data_dir / "wal").glob("*.wal"))
+    assert segments and not segments[0].name.startswith("0000000001"), segments
+    before = dump(server)
+    node.kill()
+    server = node.start()
+    assert dump(server) == before
+    node.stop()
+
+
+def test_periodic_snapshots(tmp_path):
+    node = Node(tmp_path, "--storage-snapshot-interval-sec=1", "--storage-snapshot-on-exit=false")
+    server = node.start()
+    query(server, "CREATE (:Tick)")
+    snapshots = node.data_dir / "snapshots"
+    deadline = time.monotonic() + DEADLINE_S
+    while not list(snapshots.glob("*.snapshot")):
+        assert time.monotonic() < deadline, "no periodic snapshot appeared"
+        time.sleep(0.05)
     node.stop()

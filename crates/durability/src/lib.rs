@@ -10,8 +10,8 @@
 //! | `wal.rs` | the log of a directory: rotation, flush policy, failure handling, [`recover`] |
 //! | `snapshot.rs` | snapshot files: written from one read transaction, loaded by bulk restore, retention |
 //!
-//! Not yet here (issue 5): group commit across concurrent committers, the server's
-//! flags and startup recovery, the directory lock.
+//! The server (`crates/server/src/durable.rs`) puts them together: the directory lock, recovery
+//! from the newest valid snapshot plus the WAL after it, periodic snapshots and retention.
 
 pub mod codec;
 pub mod error;
@@ -25,4 +25,4 @@ pub use snapshot::{
     apply_retention, list_snapshots, load_snapshot, newest_valid_snapshot, write_snapshot,
     SnapshotInfo,
 };
-pub use wal::{recover, Recovery, Wal, WalConfig};
+pub use wal::{recover, segment_headers, Recovery, Wal, WalConfig};

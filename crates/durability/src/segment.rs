@@ -113,6 +113,13 @@ impl SegmentHeader {
     }
 }
 
+/// Reads and checks only the header of segment `path`.
+pub fn read_header(path: &Path) -> Result<SegmentHeader, DurabilityError> {
+    let file = File::open(path).map_err(DurabilityError::file(path))?;
+    let mut r = BufReader::with_capacity(256, file);
+    SegmentHeader::read(path, &mut r).map(|(header, _)| header)
+}
+
 /// The file name of segment `sequence`: sorting names sorts segments.
 pub fn file_name(sequence: u64) -> String {
     format!("{sequence:010}.wal")

@@ -78,6 +78,14 @@ fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, DurabilityError> {
     Ok(found)
 }
 
+/// The headers of the segments in `dir`, oldest first.
+pub fn segment_headers(dir: &Path) -> Result<Vec<(PathBuf, SegmentHeader)>, DurabilityError> {
+    segments(dir)?
+        .into_iter()
+        .map(|(_, path)| segment::read_header(&path).map(|h| (path, h)))
+        .collect()
+}
+
 /// Reads every segment in `dir` in order and hands each record to `apply`.
 ///
 /// Only the newest segment may end in a torn tail (it is logged with its file and offset, and
@@ -402,6 +410,35 @@ impl Wal {
             .current
             .as_ref()
             .map(|w| w.path().to_owned())
+    }
+
+    /// Deletes the segments a snapshot made unnecessary: those whose every record is at or
+    /// before `covered_ts` (the oldest snapshot kept), except the newest of them, so at least
+    /// one segment older than the snapshot stays (catch-up of a replica that is slightly behind
+    /// needs it). The segment being appended to is never deleted. Returns the deleted files.
+    pub fn prune(&self, covered_ts: u64) -> Result<Vec<PathBuf>, DurabilityError> {
+        let inner = self.inner.lock();
+        let current = inner.current.as_ref().map(|w| w.header().sequence);
+        let headers = segment_headers(&inner.config.dir)?;
+        // Segment i holds records before segment i + 1's first commit.
+        let mut covered: Vec<&PathBuf> = headers
+            .windows(2)
+            .filter(|pair| {
+                Some(pair[0].1.sequence) != current
+                    && pair[1].1.first_commit_ts.saturating_sub(1) <= covered_ts
+            })
+            .map(|pair| &pair[0].0)
+            .collect();
+        covered.pop();
+        let mut deleted = Vec::new();
+        for path in covered {
+            fs::remove_file(path).map_err(DurabilityError::file(path))?;
+            deleted.push(path.clone());
+        }
+        if !deleted.is_empty() {
+            segment::sync_dir(&inner.config.dir)?;
+        }
+        Ok(deleted)
     }
 
     /// How many times the log was flushed by committers waiting for durability.

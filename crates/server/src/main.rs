@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use query::{Engine, EngineConfig};
-use storage::{Storage, StorageConfig};
 use tracing::info;
 
 use crate::config::Config;
@@ -59,8 +58,7 @@ fn main() -> ExitCode {
 
 fn run(config: Config) -> anyhow::Result<()> {
     logging::init(&config)?;
-    let storage = Storage::new(StorageConfig::default());
-    let data_dir = durable::open(&config, &storage)?;
+    let (storage, data_dir) = durable::open(&config)?;
     let engine = Engine::new(
         storage,
         EngineConfig {
@@ -70,6 +68,7 @@ fn run(config: Config) -> anyhow::Result<()> {
             ..EngineConfig::default()
         },
     );
+    engine.set_snapshot_maker(data_dir.snapshots.clone());
     let settings = Arc::new(ConnectionSettings {
         server_agent: config.bolt_server_name_for_init.clone(),
         max_message_bytes: 64 << 20,
@@ -105,6 +104,23 @@ fn run(config: Config) -> anyhow::Result<()> {
                     let storage = storage.clone();
                     let stats = tokio::task::spawn_blocking(move || storage.free_memory()).await;
                     tracing::debug!(?stats, "periodic garbage collection");
+                }
+            });
+        }
+        if config.storage_snapshot_interval_sec > 0 {
+            let snapshots = data_dir.snapshots.clone();
+            let period = Duration::from_secs(config.storage_snapshot_interval_sec);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(period);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    let snapshots = snapshots.clone();
+                    // A snapshot reads the whole graph: off the I/O thread.
+                    let done = tokio::task::spawn_blocking(move || snapshots.create()).await;
+                    if let Ok(Err(e)) = done {
+                        tracing::warn!("periodic snapshot failed: {e}");
+                    }
                 }
             });
         }
