@@ -129,7 +129,7 @@ pub use ids::{EdgeTypeId, Gid, LabelId, PropertyId};
 pub use index::{IndexInfo, PropIndexIter};
 pub use read::VertexIter;
 pub use record::{CommitInfo, CommitRecord, CommitSink, CommitStats, DeleteOutcome, RedoOp};
-pub use scan::ScannedVertex;
+pub use scan::{PropertyRef, ScannedVertex};
 pub use storage::{Storage, StorageConfig};
 pub use temporal::Temporal;
 pub use transaction::{EdgeRef, Transaction};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::{BoxCursor, Cursor, ExecCtx};
 use crate::error::{QueryError, Result};
 use crate::expr::{EvalCtx, Frame, PExpr};
-use crate::value::{GroupKey, PathValue, Value};
+use crate::value::{int_group_key, GroupKey, PathValue, Value};
 
 /// Yields one row (the frame as it is) per reset: the leaf of every pipeline.
 #[derive(Default)]
@@ -641,6 +641,9 @@ fn group_key(vals: &[Value]) -> GroupKey {
     }
 }
 
+/// Small integer grouping keys with a dense index in a [`GroupTable`].
+const DENSE_KEYS: usize = 4096;
+
 /// The groups of an aggregation, in order of first appearance, and their aggregate states.
 ///
 /// A *partial* table aggregates one part of the input (a range of a parallel scan); merging the
@@ -650,6 +653,10 @@ pub(crate) struct GroupTable {
     /// Group keys are hashed once per row: a fast hasher (the keys come from the query's own
     /// data, and a table lives for one query only).
     index: HashMap<GroupKey, usize, foldhash::fast::RandomState>,
+    /// A single grouping key whose group key is a small integer (`GroupKey::Int(k)` with
+    /// `|k| < DENSE_KEYS / 2`) finds its group here, at `k + DENSE_KEYS / 2`, instead of in
+    /// `index` (`u32::MAX`: no group yet). Allocated on the first such key.
+    dense: Option<Box<[u32]>>,
     groups: Vec<Group>,
     /// The key values of the current row, reused from row to row.
     key_vals: Vec<Value>,
@@ -660,6 +667,7 @@ impl GroupTable {
     pub(crate) fn new(partial: bool) -> GroupTable {
         GroupTable {
             index: HashMap::default(),
+            dense: None,
             groups: Vec::new(),
             key_vals: Vec::new(),
             partial,
@@ -684,6 +692,20 @@ impl GroupTable {
             }
             return 0;
         }
+        if let [one] = key_vals {
+            let half = DENSE_KEYS as i64 / 2;
+            if let Some(k) = int_group_key(one).filter(|k| (-half..half).contains(k)) {
+                let dense = self
+                    .dense
+                    .get_or_insert_with(|| vec![u32::MAX; DENSE_KEYS].into_boxed_slice());
+                let at = &mut dense[(k + half) as usize];
+                if *at == u32::MAX {
+                    self.groups.push(Self::new_group(aggs, key_vals.to_vec()));
+                    *at = u32::try_from(self.groups.len() - 1).expect("fewer groups than keys");
+                }
+                return *at as usize;
+            }
+        }
         match self.index.entry(group_key(key_vals)) {
             Entry::Occupied(o) => *o.get(),
             Entry::Vacant(v) => {
@@ -701,10 +723,30 @@ impl GroupTable {
         frame: &mut Frame,
         ectx: &EvalCtx<'_>,
     ) -> Result<()> {
+        self.add_row_with(keys, aggs, frame, &mut |e, _, frame| e.eval(frame, ectx))
+    }
+
+    /// [`GroupTable::add_row`] with the expressions evaluated by `eval(expr, n, frame)`, which
+    /// must return what `expr.eval` would: `n` numbers the grouping keys from 0, then the
+    /// aggregate arguments (of `aggs[i]`: `keys.len() + i`).
+    #[inline]
+    pub(crate) fn add_row_with(
+        &mut self,
+        keys: &[(PExpr, usize)],
+        aggs: &[AggSpec],
+        frame: &mut Frame,
+        eval: &mut impl FnMut(&PExpr, usize, &mut Frame) -> Result<Value>,
+    ) -> Result<()> {
         let mut key_vals = std::mem::take(&mut self.key_vals);
         key_vals.clear();
-        for (e, _) in keys {
-            key_vals.push(e.eval(frame, ectx)?);
+        for (n, (e, _)) in keys.iter().enumerate() {
+            match eval(e, n, frame) {
+                Ok(v) => key_vals.push(v),
+                Err(err) => {
+                    self.key_vals = key_vals;
+                    return Err(err);
+                }
+            }
         }
         let gi = self.group_of(aggs, &key_vals);
         self.key_vals = key_vals;
@@ -716,7 +758,7 @@ impl GroupTable {
                 continue;
             }
             let v = match &spec.arg {
-                Some(e) => e.eval(frame, ectx)?,
+                Some(e) => eval(e, keys.len() + i, frame)?,
                 None => Value::Null,
             };
             if v.is_null() {
