@@ -28,10 +28,10 @@ use crate::value::Value;
 /// and the evaluation, and the guard is checked once per batch.
 const BATCH: u64 = 512;
 
-/// A row-by-row step above the scan, with the compiled forms of its expressions.
+/// A row-by-row step above the scan.
 enum Step<'a> {
-    Filter(&'a PExpr, Option<Prog>),
-    Project(&'a [(PExpr, usize)], Vec<Option<Prog>>),
+    Filter(&'a PExpr),
+    Project(&'a [(PExpr, usize)]),
 }
 
 /// An aggregation input the kernel runs: a morsel scan, then filters and projections.
@@ -39,36 +39,56 @@ pub(crate) struct Pipeline<'a> {
     scan: &'a MorselScanSpec,
     /// Bottom-up (the order rows go through them).
     steps: Vec<Step<'a>>,
-    /// The compiled grouping keys, then the aggregates' arguments (numbered as
-    /// [`GroupTable::add_row_with`] numbers them).
-    exprs: Vec<Option<Prog>>,
+    /// The compiled row, when every step is a filter and every filter, grouping key and
+    /// aggregate argument compiles (see [`Compiled`]).
+    compiled: Option<Compiled>,
 }
 
-/// `e`'s value: the compiled program's when it has one, else the expression's own.
-#[inline]
-fn eval(prog: Option<&Prog>, e: &PExpr, frame: &mut Frame, ectx: &EvalCtx<'_>) -> Result<Value> {
-    match prog.and_then(|p| p.eval(frame)) {
-        Some(v) => Ok(v.value()),
-        None => e.eval(frame, ectx),
-    }
+/// The filters, grouping keys and aggregate arguments as programs over the row's prefetched
+/// properties (register `i` is `scan.prefetch[i]`).
+struct Compiled {
+    filters: Vec<Prog>,
+    keys: Vec<Prog>,
+    /// `None` for `count(*)`.
+    args: Vec<Option<Prog>>,
 }
 
 /// The values one batch visit copied out, reused from batch to batch.
 #[derive(Default)]
 pub(crate) struct Batch {
     gids: Vec<Gid>,
-    /// `prefetch.len()` values per gid.
-    values: Vec<Value>,
+    /// `prefetch.len()` per gid: the property, or `Null` where `others` holds it.
+    scalars: Vec<Scalar>,
+    /// The properties that are not scalars (strings, lists, ...): row, column, value; by row.
+    others: Vec<(usize, usize, Value)>,
+    /// The compiled programs' results for one row: keys, then arguments.
+    out: Vec<Scalar>,
+    keys: Vec<Value>,
 }
 
-fn to_value(p: PropertyRef<'_>) -> Value {
-    match p {
-        PropertyRef::Bool(b) => Value::Bool(b),
-        PropertyRef::Int(i) => Value::Int(i),
-        PropertyRef::Float(f) => Value::Float(f),
-        PropertyRef::Str(s) => Value::String(s.to_owned()),
-        PropertyRef::Value(v) => Value::from(v),
-        encoded @ PropertyRef::Encoded(_) => Value::from(encoded.to_value()),
+impl Batch {
+    fn push(&mut self, p: Option<PropertyRef<'_>>, row: usize, column: usize) {
+        let scalar = match p {
+            None => Scalar::Null,
+            Some(PropertyRef::Bool(b)) => Scalar::Bool(b),
+            Some(PropertyRef::Int(i)) => Scalar::Int(i),
+            Some(PropertyRef::Float(f)) => Scalar::Float(f),
+            Some(other) => {
+                let value = match other {
+                    PropertyRef::Str(s) => Value::String(s.to_owned()),
+                    PropertyRef::Value(v) => Value::from(v),
+                    other => Value::from(other.to_value()),
+                };
+                match Scalar::of(&value) {
+                    Some(scalar) => scalar,
+                    None => {
+                        self.others.push((row, column, value));
+                        Scalar::Null
+                    }
+                }
+            }
+        };
+        self.scalars.push(scalar);
     }
 }
 
@@ -82,46 +102,62 @@ impl<'a> Pipeline<'a> {
         params: &[Value],
     ) -> Option<Pipeline<'a>> {
         let mut steps = Vec::new();
-        loop {
+        let scan = loop {
             match input {
-                Op::MorselScan { spec } => {
-                    steps.reverse();
-                    let args = aggs.iter().map(|a| a.arg.as_ref());
-                    let exprs = keys
-                        .iter()
-                        .map(|(e, _)| Some(e))
-                        .chain(args)
-                        .map(|e| e.and_then(|e| Prog::compile(e, params)))
-                        .collect();
-                    return Some(Pipeline {
-                        scan: spec,
-                        steps,
-                        exprs,
-                    });
-                }
+                Op::MorselScan { spec } => break spec,
                 Op::Filter { input: below, pred } => {
-                    steps.push(Step::Filter(pred, Prog::compile(pred, params)));
+                    steps.push(Step::Filter(pred));
                     input = below;
                 }
                 Op::Project { input: below, items } => {
-                    let progs = items.iter().map(|(e, _)| Prog::compile(e, params));
-                    steps.push(Step::Project(items, progs.collect()));
+                    steps.push(Step::Project(items));
                     input = below;
                 }
                 _ => return None,
             }
-        }
+        };
+        steps.reverse();
+        let regs: Vec<usize> = scan.prefetch.iter().map(|(_, slot)| *slot).collect();
+        let compile = |e: &PExpr| Prog::compile(e, &regs, params);
+        let compiled = (|| {
+            let filters = steps
+                .iter()
+                .map(|step| match step {
+                    Step::Filter(pred) => compile(pred),
+                    Step::Project(_) => None,
+                })
+                .collect::<Option<Vec<_>>>()?;
+            let keys = keys.iter().map(|(e, _)| compile(e)).collect::<Option<_>>()?;
+            let args = aggs
+                .iter()
+                .map(|a| match &a.arg {
+                    Some(e) => compile(e).map(Some),
+                    None => Some(None),
+                })
+                .collect::<Option<_>>()?;
+            Some(Compiled {
+                filters,
+                keys,
+                args,
+            })
+        })();
+        Some(Pipeline {
+            scan,
+            steps,
+            compiled,
+        })
     }
 
     fn fill(&self, tx: &Transaction, gids: Range<Gid>, batch: &mut Batch) {
         batch.gids.clear();
-        batch.values.clear();
-        let Batch { gids: out, values } = batch;
+        batch.scalars.clear();
+        batch.others.clear();
         let prefetch = &self.scan.prefetch;
         let _ = tx.scan_vertices::<()>(self.scan.label, gids, |gid, vertex| {
-            out.push(gid);
-            for (key, _) in prefetch {
-                values.push(vertex.property_ref(*key).map_or(Value::Null, to_value));
+            let row = batch.gids.len();
+            batch.gids.push(gid);
+            for (column, (key, _)) in prefetch.iter().enumerate() {
+                batch.push(vertex.property_ref(*key), row, column);
             }
             ControlFlow::Continue(())
         });
@@ -131,18 +167,14 @@ impl<'a> Pipeline<'a> {
     fn passes(&self, frame: &mut Frame, ectx: &EvalCtx<'_>) -> Result<bool> {
         for step in &self.steps {
             match step {
-                Step::Filter(pred, prog) => {
-                    let pass = match prog.as_ref().and_then(|p| p.eval(frame)?.truth()) {
-                        Some(truth) => truth == Some(true),
-                        None => pred.eval_predicate(frame, ectx)?,
-                    };
-                    if !pass {
+                Step::Filter(pred) => {
+                    if !pred.eval_predicate(frame, ectx)? {
                         return Ok(false);
                     }
                 }
-                Step::Project(items, progs) => {
-                    for ((e, slot), prog) in items.iter().zip(progs) {
-                        let v = eval(prog.as_ref(), e, frame, ectx)?;
+                Step::Project(items) => {
+                    for (e, slot) in items.iter() {
+                        let v = e.eval(frame, ectx)?;
                         frame[*slot] = v;
                     }
                 }
@@ -171,26 +203,67 @@ impl<'a> Pipeline<'a> {
             self.fill(ctx.tx(), start..end, batch);
             start = end;
             let ectx = ctx.eval();
-            let mut values = batch.values.chunks_exact_mut(width.max(1));
-            for &gid in &batch.gids {
-                if width > 0 {
-                    let row = values.next().expect("one chunk of values per gid");
-                    for ((_, slot), v) in self.scan.prefetch.iter().zip(row) {
-                        frame[*slot] = std::mem::replace(v, Value::Null);
+            let mut others = 0;
+            for row in 0..batch.gids.len() {
+                let regs = &batch.scalars[row * width..(row + 1) * width];
+                let scalar_row = batch.others.get(others).is_none_or(|o| o.0 != row);
+                if let Some(compiled) = self.compiled.as_ref().filter(|_| scalar_row) {
+                    match compiled.run(regs, &mut batch.out) {
+                        Some(false) => continue,
+                        Some(true) => {
+                            // As the cursor path: every buffered row checks the memory limit.
+                            crate::memory::check(limit)?;
+                            batch.keys.clear();
+                            let (keys_out, args_out) = batch.out.split_at(compiled.keys.len());
+                            batch.keys.extend(keys_out.iter().map(|k| k.value()));
+                            table.add_computed(aggs, &batch.keys, &mut |i| args_out[i].value())?;
+                            continue;
+                        }
+                        // Not a plain scalar computation: the row takes the general path.
+                        None => {}
                     }
                 }
-                frame[self.scan.slot] = Value::Node(gid);
+                // The general path: the row's values in the frame, the planner's expressions.
+                for (column, (_, slot)) in self.scan.prefetch.iter().enumerate() {
+                    frame[*slot] = regs[column].value();
+                }
+                while let Some((_, column, value)) = batch.others.get_mut(others).filter(|o| o.0 == row) {
+                    frame[self.scan.prefetch[*column].1] = std::mem::replace(value, Value::Null);
+                    others += 1;
+                }
+                frame[self.scan.slot] = Value::Node(batch.gids[row]);
                 if self.passes(frame, &ectx)? {
-                    // As the cursor path: every buffered row checks the memory limit.
                     crate::memory::check(limit)?;
-                    let exprs = &self.exprs;
-                    table.add_row_with(keys, aggs, frame, &mut |e, n, frame| {
-                        eval(exprs[n].as_ref(), e, frame, &ectx)
-                    })?;
+                    table.add_row(keys, aggs, frame, &ectx)?;
                 }
             }
         }
         Ok(table)
+    }
+}
+
+impl Compiled {
+    /// Runs the row through the filters (`Some(false)`: filtered out) and computes its keys and
+    /// arguments into `out`; `None` if some program could not (the row is then left to the
+    /// general path, and nothing has been aggregated yet).
+    #[inline]
+    fn run(&self, regs: &[Scalar], out: &mut Vec<Scalar>) -> Option<bool> {
+        for filter in &self.filters {
+            if filter.eval(regs)?.truth()? != Some(true) {
+                return Some(false);
+            }
+        }
+        out.clear();
+        for key in &self.keys {
+            out.push(key.eval(regs)?);
+        }
+        for arg in &self.args {
+            out.push(match arg {
+                Some(p) => p.eval(regs)?,
+                None => Scalar::Null,
+            });
+        }
+        Some(true)
     }
 }
 
@@ -234,15 +307,16 @@ impl Scalar {
     }
 }
 
-/// An expression compiled for the kernel's fast path. [`Prog::eval`] returns the value the
-/// expression's [`PExpr::eval`] would return, or `None` ("not here") whenever that is not a
+/// An expression compiled for the kernel's fast path, over the row's prefetched properties.
+/// [`Prog::eval`] returns the value the expression's [`PExpr::eval`] would return, or `None` ("not here") whenever that is not a
 /// plain scalar computed without an error: an operand that is a string, list or other
 /// non-scalar, an integer overflow, a division by zero, a type error. The caller then
 /// evaluates the `PExpr` itself, which gives the exact value or error: expressions have no side
 /// effects, so evaluating one again after a partial attempt changes nothing.
 #[derive(Debug)]
 pub(crate) enum Prog {
-    Slot(usize),
+    /// A prefetched property (its register).
+    Reg(usize),
     Const(Scalar),
     Arith(Box<Prog>, Vec<(BinOp, Prog)>),
     Neg(Box<Prog>),
@@ -254,54 +328,51 @@ pub(crate) enum Prog {
 }
 
 impl Prog {
-    /// The compiled form of `e`, if every part of it has one (parameters are constants).
-    pub(crate) fn compile(e: &PExpr, params: &[Value]) -> Option<Prog> {
-        let all = |items: &[PExpr]| {
-            items
-                .iter()
-                .map(|e| Prog::compile(e, params))
-                .collect::<Option<Vec<_>>>()
-        };
+    /// The compiled form of `e`, if every part of it has one: slots must be among `regs` (the
+    /// program reads register `i` for slot `regs[i]`), parameters become constants.
+    pub(crate) fn compile(e: &PExpr, regs: &[usize], params: &[Value]) -> Option<Prog> {
+        let one = |e: &PExpr| Prog::compile(e, regs, params);
+        let all = |items: &[PExpr]| items.iter().map(one).collect::<Option<Vec<_>>>();
         Some(match e {
-            PExpr::Slot(s) => Prog::Slot(*s),
+            PExpr::Slot(s) => Prog::Reg(regs.iter().position(|r| r == s)?),
             PExpr::Const(v) => Prog::Const(Scalar::of(v)?),
             PExpr::Param(i) => Prog::Const(Scalar::of(params.get(*i)?)?),
             PExpr::Arith(first, rest) => Prog::Arith(
-                Box::new(Prog::compile(first, params)?),
+                Box::new(one(first)?),
                 rest.iter()
-                    .map(|(op, e)| Some((*op, Prog::compile(e, params)?)))
+                    .map(|(op, e)| Some((*op, one(e)?)))
                     .collect::<Option<_>>()?,
             ),
-            PExpr::Neg(e) => Prog::Neg(Box::new(Prog::compile(e, params)?)),
+            PExpr::Neg(e) => Prog::Neg(Box::new(one(e)?)),
             PExpr::Compare(first, rest) => Prog::Compare(
-                Box::new(Prog::compile(first, params)?),
+                Box::new(one(first)?),
                 rest.iter()
-                    .map(|(op, e)| Some((*op, Prog::compile(e, params)?)))
+                    .map(|(op, e)| Some((*op, one(e)?)))
                     .collect::<Option<_>>()?,
             ),
             PExpr::And(items) => Prog::And(all(items)?),
             PExpr::Or(items) => Prog::Or(all(items)?),
-            PExpr::Not(e) => Prog::Not(Box::new(Prog::compile(e, params)?)),
+            PExpr::Not(e) => Prog::Not(Box::new(one(e)?)),
             PExpr::IsNull(e, negated) => {
-                Prog::IsNull(Box::new(Prog::compile(e, params)?), *negated)
+                Prog::IsNull(Box::new(one(e)?), *negated)
             }
             _ => return None,
         })
     }
 
     #[inline]
-    pub(crate) fn eval(&self, frame: &Frame) -> Option<Scalar> {
+    pub(crate) fn eval(&self, regs: &[Scalar]) -> Option<Scalar> {
         Some(match self {
-            Prog::Slot(s) => Scalar::of(&frame[*s])?,
+            Prog::Reg(r) => regs[*r],
             Prog::Const(c) => *c,
             Prog::Arith(first, rest) => {
-                let mut acc = first.eval(frame)?;
+                let mut acc = first.eval(regs)?;
                 for (op, e) in rest {
-                    acc = arith(*op, acc, e.eval(frame)?)?;
+                    acc = arith(*op, acc, e.eval(regs)?)?;
                 }
                 acc
             }
-            Prog::Neg(e) => match e.eval(frame)? {
+            Prog::Neg(e) => match e.eval(regs)? {
                 Scalar::Null => Scalar::Null,
                 Scalar::Int(i) => Scalar::Int(i.checked_neg()?),
                 Scalar::Float(f) => Scalar::Float(-f),
@@ -309,10 +380,10 @@ impl Prog {
             },
             Prog::Compare(first, rest) => {
                 // As `PExpr::Compare`, through the same comparison of values.
-                let mut left = first.eval(frame)?;
+                let mut left = first.eval(regs)?;
                 let mut acc = Some(true);
                 for (op, e) in rest {
-                    let right = e.eval(frame)?;
+                    let right = e.eval(regs)?;
                     acc = and3(acc, compare(*op, &left.value(), &right.value()));
                     if acc == Some(false) {
                         return Some(Scalar::Bool(false));
@@ -324,7 +395,7 @@ impl Prog {
             Prog::And(items) => {
                 let mut acc = Some(true);
                 for e in items {
-                    acc = and3(acc, e.eval(frame)?.truth()?);
+                    acc = and3(acc, e.eval(regs)?.truth()?);
                     if acc == Some(false) {
                         return Some(Scalar::Bool(false));
                     }
@@ -334,7 +405,7 @@ impl Prog {
             Prog::Or(items) => {
                 let mut acc = Some(false);
                 for e in items {
-                    match e.eval(frame)?.truth()? {
+                    match e.eval(regs)?.truth()? {
                         Some(true) => return Some(Scalar::Bool(true)),
                         None => acc = None,
                         Some(false) => {}
@@ -342,9 +413,9 @@ impl Prog {
                 }
                 tri(acc)
             }
-            Prog::Not(e) => tri(e.eval(frame)?.truth()?.map(|b| !b)),
+            Prog::Not(e) => tri(e.eval(regs)?.truth()?.map(|b| !b)),
             Prog::IsNull(e, negated) => {
-                Scalar::Bool(matches!(e.eval(frame)?, Scalar::Null) != *negated)
+                Scalar::Bool(matches!(e.eval(regs)?, Scalar::Null) != *negated)
             }
         })
     }

@@ -506,6 +506,7 @@ impl AggState {
         }
     }
 
+    #[inline]
     fn update(&mut self, f: AggFunc, v: Value) -> Result<()> {
         match self {
             AggState::Count(n) => *n += 1,
@@ -684,6 +685,7 @@ impl GroupTable {
     }
 
     /// The index of the group of `key_vals`, created if new.
+    #[inline]
     fn group_of(&mut self, aggs: &[AggSpec], key_vals: &[Value]) -> usize {
         if key_vals.is_empty() {
             // No grouping keys: one group, nothing to hash.
@@ -750,6 +752,30 @@ impl GroupTable {
         }
         let gi = self.group_of(aggs, &key_vals);
         self.key_vals = key_vals;
+        self.update_group(gi, aggs, &mut |i, e| eval(e, keys.len() + i, frame))
+    }
+
+    /// Adds a row whose grouping keys are `key_vals` and whose aggregate arguments are known:
+    /// `arg(i)` is that of `aggs[i]` (asked for in order, never for `count(*)`).
+    #[inline]
+    pub(crate) fn add_computed(
+        &mut self,
+        aggs: &[AggSpec],
+        key_vals: &[Value],
+        arg: &mut impl FnMut(usize) -> Value,
+    ) -> Result<()> {
+        let gi = self.group_of(aggs, key_vals);
+        self.update_group(gi, aggs, &mut |i, _| Ok(arg(i)))
+    }
+
+    /// Aggregates one row into group `gi`; `arg(i, expr)` evaluates the argument of `aggs[i]`.
+    #[inline]
+    fn update_group(
+        &mut self,
+        gi: usize,
+        aggs: &[AggSpec],
+        arg: &mut impl FnMut(usize, &PExpr) -> Result<Value>,
+    ) -> Result<()> {
         let partial = self.partial;
         let group = &mut self.groups[gi];
         for (i, spec) in aggs.iter().enumerate() {
@@ -758,7 +784,7 @@ impl GroupTable {
                 continue;
             }
             let v = match &spec.arg {
-                Some(e) => eval(e, keys.len() + i, frame)?,
+                Some(e) => arg(i, e)?,
                 None => Value::Null,
             };
             if v.is_null() {
