@@ -360,19 +360,29 @@ impl Prog {
         })
     }
 
+    /// [`Prog::eval`] with registers and constants read in place (no call for the leaves).
+    #[inline(always)]
+    fn operand(&self, regs: &[Scalar]) -> Option<Scalar> {
+        match self {
+            Prog::Reg(r) => Some(regs[*r]),
+            Prog::Const(c) => Some(*c),
+            other => other.eval(regs),
+        }
+    }
+
     #[inline]
     pub(crate) fn eval(&self, regs: &[Scalar]) -> Option<Scalar> {
         Some(match self {
             Prog::Reg(r) => regs[*r],
             Prog::Const(c) => *c,
             Prog::Arith(first, rest) => {
-                let mut acc = first.eval(regs)?;
+                let mut acc = first.operand(regs)?;
                 for (op, e) in rest {
-                    acc = arith(*op, acc, e.eval(regs)?)?;
+                    acc = arith(*op, acc, e.operand(regs)?)?;
                 }
                 acc
             }
-            Prog::Neg(e) => match e.eval(regs)? {
+            Prog::Neg(e) => match e.operand(regs)? {
                 Scalar::Null => Scalar::Null,
                 Scalar::Int(i) => Scalar::Int(i.checked_neg()?),
                 Scalar::Float(f) => Scalar::Float(-f),
@@ -380,10 +390,10 @@ impl Prog {
             },
             Prog::Compare(first, rest) => {
                 // As `PExpr::Compare`, through the same comparison of values.
-                let mut left = first.eval(regs)?;
+                let mut left = first.operand(regs)?;
                 let mut acc = Some(true);
                 for (op, e) in rest {
-                    let right = e.eval(regs)?;
+                    let right = e.operand(regs)?;
                     acc = and3(acc, compare(*op, &left.value(), &right.value()));
                     if acc == Some(false) {
                         return Some(Scalar::Bool(false));
@@ -395,7 +405,7 @@ impl Prog {
             Prog::And(items) => {
                 let mut acc = Some(true);
                 for e in items {
-                    acc = and3(acc, e.eval(regs)?.truth()?);
+                    acc = and3(acc, e.operand(regs)?.truth()?);
                     if acc == Some(false) {
                         return Some(Scalar::Bool(false));
                     }
@@ -405,7 +415,7 @@ impl Prog {
             Prog::Or(items) => {
                 let mut acc = Some(false);
                 for e in items {
-                    match e.eval(regs)?.truth()? {
+                    match e.operand(regs)?.truth()? {
                         Some(true) => return Some(Scalar::Bool(true)),
                         None => acc = None,
                         Some(false) => {}
@@ -413,9 +423,9 @@ impl Prog {
                 }
                 tri(acc)
             }
-            Prog::Not(e) => tri(e.eval(regs)?.truth()?.map(|b| !b)),
+            Prog::Not(e) => tri(e.operand(regs)?.truth()?.map(|b| !b)),
             Prog::IsNull(e, negated) => {
-                Scalar::Bool(matches!(e.eval(regs)?, Scalar::Null) != *negated)
+                Scalar::Bool(matches!(e.operand(regs)?, Scalar::Null) != *negated)
             }
         })
     }

@@ -508,6 +508,14 @@ impl AggState {
 
     #[inline]
     fn update(&mut self, f: AggFunc, v: Value) -> Result<()> {
+        if let AggState::Count(n) = self {
+            *n += 1;
+            return Ok(());
+        }
+        self.update_slow(f, v)
+    }
+
+    fn update_slow(&mut self, f: AggFunc, v: Value) -> Result<()> {
         match self {
             AggState::Count(n) => *n += 1,
             AggState::Sum(acc) => match (&*acc, &v) {
@@ -787,6 +795,11 @@ impl GroupTable {
                 Some(e) => arg(i, e)?,
                 None => Value::Null,
             };
+            if let (AggState::Count(n), false) = (&mut group.states[i], spec.distinct) {
+                // count(x): only whether x is null matters.
+                *n += i64::from(!v.is_null());
+                continue;
+            }
             if v.is_null() {
                 continue;
             }
