@@ -249,17 +249,17 @@ impl Compiled {
     #[inline]
     fn run(&self, regs: &[Scalar], out: &mut Vec<Scalar>) -> Option<bool> {
         for filter in &self.filters {
-            if filter.eval(regs)?.truth()? != Some(true) {
+            if filter.run(regs)?.truth()? != Some(true) {
                 return Some(false);
             }
         }
         out.clear();
         for key in &self.keys {
-            out.push(key.eval(regs)?);
+            out.push(key.run(regs)?);
         }
         for arg in &self.args {
             out.push(match arg {
-                Some(p) => p.eval(regs)?,
+                Some(p) => p.run(regs)?,
                 None => Scalar::Null,
             });
         }
@@ -367,6 +367,19 @@ impl Prog {
             Prog::Reg(r) => Some(regs[*r]),
             Prog::Const(c) => Some(*c),
             other => other.eval(regs),
+        }
+    }
+
+    /// [`Prog::eval`], inlined for the common shapes (a leaf, one operator between leaves), so
+    /// that their results stay in registers instead of passing through memory.
+    #[inline(always)]
+    fn run(&self, regs: &[Scalar]) -> Option<Scalar> {
+        match self {
+            Prog::Arith(first, rest) if rest.len() == 1 => {
+                let (op, second) = &rest[0];
+                arith(*op, first.operand(regs)?, second.operand(regs)?)
+            }
+            other => other.operand(regs),
         }
     }
 
