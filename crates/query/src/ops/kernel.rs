@@ -17,12 +17,12 @@ use std::ops::{ControlFlow, Range};
 
 use storage::{Gid, PropertyRef, Transaction};
 
-use super::transform::{AggSpec, GroupTable};
+use super::transform::{AggFunc, AggSpec, GroupTable};
 use super::{ExecCtx, MorselScanSpec};
 use crate::error::Result;
 use crate::expr::{and3, compare, BinOp, CmpOp, EvalCtx, Frame, PExpr};
 use crate::plan::Op;
-use crate::value::Value;
+use crate::value::{whole_float_key, Value};
 
 /// Gids visited per batch: the batch's values stay in the first cache levels between the visit
 /// and the evaluation, and the guard is checked once per batch.
@@ -61,9 +61,10 @@ pub(crate) struct Batch {
     scalars: Vec<Scalar>,
     /// The properties that are not scalars (strings, lists, ...): row, column, value; by row.
     others: Vec<(usize, usize, Value)>,
-    /// The compiled programs' results for one row: keys, then arguments.
-    out: Vec<Scalar>,
+    /// The compiled programs' results for one row: its grouping keys, and the arguments of
+    /// the aggregates that have one.
     keys: Vec<Value>,
+    args: Vec<Value>,
 }
 
 impl Batch {
@@ -131,8 +132,9 @@ impl<'a> Pipeline<'a> {
             let args = aggs
                 .iter()
                 .map(|a| match &a.arg {
-                    Some(e) => compile(e).map(Some),
-                    None => Some(None),
+                    // What `GroupTable::add_computed` asks for: no argument for `count(*)`.
+                    Some(e) if a.func != AggFunc::CountStar => compile(e).map(Some),
+                    _ => Some(None),
                 })
                 .collect::<Option<_>>()?;
             Some(Compiled {
@@ -208,20 +210,31 @@ impl<'a> Pipeline<'a> {
                 let regs = &batch.scalars[row * width..(row + 1) * width];
                 let scalar_row = batch.others.get(others).is_none_or(|o| o.0 != row);
                 if let Some(compiled) = self.compiled.as_ref().filter(|_| scalar_row) {
-                    match compiled.run(regs, &mut batch.out) {
-                        Some(false) => continue,
-                        Some(true) => {
-                            // As the cursor path: every buffered row checks the memory limit.
-                            crate::memory::check(limit)?;
-                            batch.keys.clear();
-                            let (keys_out, args_out) = batch.out.split_at(compiled.keys.len());
-                            batch.keys.extend(keys_out.iter().map(|k| k.value()));
-                            table.add_computed(aggs, &batch.keys, &mut |i| args_out[i].value())?;
+                    let row = compiled.run(regs, &mut batch.keys, &mut batch.args);
+                    if let Some(row) = row {
+                        if matches!(row, Row::Filtered) {
                             continue;
                         }
-                        // Not a plain scalar computation: the row takes the general path.
-                        None => {}
+                        // As the cursor path: every buffered row checks the memory limit.
+                        crate::memory::check(limit)?;
+                        // `args` holds the arguments of the aggregates that have one, in
+                        // order, and those are asked for in order.
+                        let mut args = batch.args.drain(..);
+                        let mut arg = |_| args.next().unwrap_or(Value::Null);
+                        match row {
+                            Row::One(key) => {
+                                let int = match key {
+                                    Scalar::Int(i) => Some(i),
+                                    Scalar::Float(f) => whole_float_key(f),
+                                    _ => None,
+                                };
+                                table.add_computed_one(aggs, int, || key.value(), &mut arg)?
+                            }
+                            _ => table.add_computed(aggs, &batch.keys, &mut arg)?,
+                        }
+                        continue;
                     }
+                    // Not a plain scalar computation: the row takes the general path.
                 }
                 // The general path: the row's values in the frame, the planner's expressions.
                 for (column, (_, slot)) in self.scan.prefetch.iter().enumerate() {
@@ -242,28 +255,44 @@ impl<'a> Pipeline<'a> {
     }
 }
 
+/// What the compiled programs made of a row.
+enum Row {
+    /// A filter dropped it.
+    Filtered,
+    /// Its one grouping key.
+    One(Scalar),
+    /// Its grouping keys are in `Batch::keys` (none, or several).
+    Keys,
+}
+
 impl Compiled {
     /// Runs the row through the filters (`Some(false)`: filtered out) and computes its keys and
     /// arguments into `out`; `None` if some program could not (the row is then left to the
     /// general path, and nothing has been aggregated yet).
     #[inline]
-    fn run(&self, regs: &[Scalar], out: &mut Vec<Scalar>) -> Option<bool> {
+    fn run(&self, regs: &[Scalar], keys: &mut Vec<Value>, args: &mut Vec<Value>) -> Option<Row> {
         for filter in &self.filters {
             if filter.run(regs)?.truth()? != Some(true) {
-                return Some(false);
+                return Some(Row::Filtered);
             }
         }
-        out.clear();
-        for key in &self.keys {
-            out.push(key.run(regs)?);
+        args.clear();
+        let row = match &self.keys[..] {
+            [one] => Row::One(one.run(regs)?),
+            many => {
+                keys.clear();
+                for key in many {
+                    let v = key.run(regs)?;
+                    keys.push(v.value());
+                }
+                Row::Keys
+            }
+        };
+        for arg in self.args.iter().flatten() {
+            let v = arg.run(regs)?;
+            args.push(v.value());
         }
-        for arg in &self.args {
-            out.push(match arg {
-                Some(p) => p.run(regs)?,
-                None => Scalar::Null,
-            });
-        }
-        Some(true)
+        Some(row)
     }
 }
 

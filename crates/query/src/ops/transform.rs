@@ -776,6 +776,27 @@ impl GroupTable {
         self.update_group(gi, aggs, &mut |i, _| Ok(arg(i)))
     }
 
+    /// [`GroupTable::add_computed`] for one grouping key, `key()`, whose group key is
+    /// `GroupKey::Int(k)` when `int_key` is `Some(k)`: a small `k` finds its group without
+    /// building the key value.
+    #[inline]
+    pub(crate) fn add_computed_one(
+        &mut self,
+        aggs: &[AggSpec],
+        int_key: Option<i64>,
+        key: impl FnOnce() -> Value,
+        arg: &mut impl FnMut(usize) -> Value,
+    ) -> Result<()> {
+        let half = DENSE_KEYS as i64 / 2;
+        let gi = match (int_key.filter(|k| (-half..half).contains(k)), &self.dense) {
+            (Some(k), Some(dense)) if dense[(k + half) as usize] != u32::MAX => {
+                dense[(k + half) as usize] as usize
+            }
+            _ => self.group_of(aggs, std::slice::from_ref(&key())),
+        };
+        self.update_group(gi, aggs, &mut |i, _| Ok(arg(i)))
+    }
+
     /// Aggregates one row into group `gi`; `arg(i, expr)` evaluates the argument of `aggs[i]`.
     #[inline]
     fn update_group(
