@@ -12,7 +12,8 @@ use storage::{PropertyValue, Storage, StorageConfig};
 
 /// The server's allocator, so allocation costs match.
 #[global_allocator]
-static GLOBAL: query::memory::Counting<mimalloc::MiMalloc> = query::memory::Counting(mimalloc::MiMalloc);
+static GLOBAL: query::memory::Counting<mimalloc::MiMalloc> =
+    query::memory::Counting(mimalloc::MiMalloc);
 
 fn mix(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);

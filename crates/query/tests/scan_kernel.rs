@@ -65,7 +65,11 @@ fn rows(rng: &mut Rng, count: usize) -> Value {
     )
 }
 
-fn exec(s: &mut Session, q: &str, params: &HashMap<String, Value>) -> Result<Vec<Vec<Value>>, String> {
+fn exec(
+    s: &mut Session,
+    q: &str,
+    params: &HashMap<String, Value>,
+) -> Result<Vec<Vec<Value>>, String> {
     let explicit = s.in_transaction();
     let mut st = s.run(q, params, explicit).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
@@ -117,15 +121,33 @@ fn the_kernel_answers_as_the_cursor_pipeline() {
     for seed in 0..6u64 {
         let mut rng = Rng(seed);
         set_morsel_size(1 + rng.below(40));
-        let e = Engine::new(Storage::new(StorageConfig::manual_gc()), EngineConfig::default());
+        let e = Engine::new(
+            Storage::new(StorageConfig::manual_gc()),
+            EngineConfig::default(),
+        );
         let mut s = e.session();
         let count = 150 + rng.below(150) as usize;
         let params = HashMap::from([("rows".to_owned(), rows(&mut rng, count))]);
         exec(&mut s, "UNWIND $rows AS r CREATE (p:P) SET p = r", &params).unwrap();
         // Other labels, and vertices without any, interleaved by gid.
-        exec(&mut s, "MATCH (p:P) WHERE p.i % 9 = 4 REMOVE p:P SET p:Q", &HashMap::new()).unwrap();
-        exec(&mut s, "MATCH (p:P) WHERE p.i % 13 = 6 REMOVE p:P", &HashMap::new()).unwrap();
-        exec(&mut s, "MATCH (p:P) WHERE p.i % 11 = 7 DELETE p", &HashMap::new()).unwrap();
+        exec(
+            &mut s,
+            "MATCH (p:P) WHERE p.i % 9 = 4 REMOVE p:P SET p:Q",
+            &HashMap::new(),
+        )
+        .unwrap();
+        exec(
+            &mut s,
+            "MATCH (p:P) WHERE p.i % 13 = 6 REMOVE p:P",
+            &HashMap::new(),
+        )
+        .unwrap();
+        exec(
+            &mut s,
+            "MATCH (p:P) WHERE p.i % 11 = 7 DELETE p",
+            &HashMap::new(),
+        )
+        .unwrap();
         check_all(&mut s, &format!("seed {seed}, committed"));
 
         // A writer that has not committed: its changes are deltas the readers must undo.
@@ -153,16 +175,33 @@ fn the_kernel_answers_as_the_cursor_pipeline() {
 #[test]
 fn the_kernel_sees_a_consistent_snapshot_while_others_commit() {
     set_morsel_size(7);
-    let e: Arc<Engine> =
-        Engine::new(Storage::new(StorageConfig::manual_gc()), EngineConfig::default());
+    let e: Arc<Engine> = Engine::new(
+        Storage::new(StorageConfig::manual_gc()),
+        EngineConfig::default(),
+    );
     let mut s = e.session();
-    exec(&mut s, "UNWIND range(0, 299) AS i CREATE (:P {n: i % 10})", &HashMap::new()).unwrap();
+    exec(
+        &mut s,
+        "UNWIND range(0, 299) AS i CREATE (:P {n: i % 10})",
+        &HashMap::new(),
+    )
+    .unwrap();
     let mut reader = e.session();
     reader.begin().unwrap();
     let q = "MATCH (p:P) RETURN p.n AS n, count(*) ORDER BY n";
     let before = exec(&mut reader, q, &HashMap::new()).unwrap();
-    exec(&mut s, "MATCH (p:P) WHERE p.n = 3 SET p.n = 4", &HashMap::new()).unwrap();
-    exec(&mut s, "MATCH (p:P) WHERE p.n = 5 DELETE p", &HashMap::new()).unwrap();
+    exec(
+        &mut s,
+        "MATCH (p:P) WHERE p.n = 3 SET p.n = 4",
+        &HashMap::new(),
+    )
+    .unwrap();
+    exec(
+        &mut s,
+        "MATCH (p:P) WHERE p.n = 5 DELETE p",
+        &HashMap::new(),
+    )
+    .unwrap();
     assert_eq!(exec(&mut reader, q, &HashMap::new()).unwrap(), before);
     assert_eq!(before.len(), 10);
     let now = exec(&mut s, q, &HashMap::new()).unwrap();

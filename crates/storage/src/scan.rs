@@ -70,13 +70,16 @@ impl<'a> ScannedVertex<'a> {
         match old {
             Some(PropertyValue::Null) => None,
             Some(value) => Some(PropertyRef::Value(value)),
-            None => data.attrs.get_ref_from(self.props_start, key).map(|v| match v {
-                ValueRef::Bool(b) => PropertyRef::Bool(b),
-                ValueRef::Int(i) => PropertyRef::Int(i),
-                ValueRef::Float(f) => PropertyRef::Float(f),
-                ValueRef::Str(s) => PropertyRef::Str(s),
-                ValueRef::Other(bytes) => PropertyRef::Encoded(bytes),
-            }),
+            None => data
+                .attrs
+                .get_ref_from(self.props_start, key)
+                .map(|v| match v {
+                    ValueRef::Bool(b) => PropertyRef::Bool(b),
+                    ValueRef::Int(i) => PropertyRef::Int(i),
+                    ValueRef::Float(f) => PropertyRef::Float(f),
+                    ValueRef::Str(s) => PropertyRef::Str(s),
+                    ValueRef::Other(bytes) => PropertyRef::Encoded(bytes),
+                }),
         }
     }
 

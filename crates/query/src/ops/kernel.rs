@@ -110,7 +110,10 @@ impl<'a> Pipeline<'a> {
                     steps.push(Step::Filter(pred));
                     input = below;
                 }
-                Op::Project { input: below, items } => {
+                Op::Project {
+                    input: below,
+                    items,
+                } => {
                     steps.push(Step::Project(items));
                     input = below;
                 }
@@ -128,7 +131,10 @@ impl<'a> Pipeline<'a> {
                     Step::Project(_) => None,
                 })
                 .collect::<Option<Vec<_>>>()?;
-            let keys = keys.iter().map(|(e, _)| compile(e)).collect::<Option<_>>()?;
+            let keys = keys
+                .iter()
+                .map(|(e, _)| compile(e))
+                .collect::<Option<_>>()?;
             let args = aggs
                 .iter()
                 .map(|a| match &a.arg {
@@ -240,7 +246,9 @@ impl<'a> Pipeline<'a> {
                 for (column, (_, slot)) in self.scan.prefetch.iter().enumerate() {
                     frame[*slot] = regs[column].value();
                 }
-                while let Some((_, column, value)) = batch.others.get_mut(others).filter(|o| o.0 == row) {
+                while let Some((_, column, value)) =
+                    batch.others.get_mut(others).filter(|o| o.0 == row)
+                {
                     frame[self.scan.prefetch[*column].1] = std::mem::replace(value, Value::Null);
                     others += 1;
                 }
@@ -382,9 +390,7 @@ impl Prog {
             PExpr::And(items) => Prog::And(all(items)?),
             PExpr::Or(items) => Prog::Or(all(items)?),
             PExpr::Not(e) => Prog::Not(Box::new(one(e)?)),
-            PExpr::IsNull(e, negated) => {
-                Prog::IsNull(Box::new(one(e)?), *negated)
-            }
+            PExpr::IsNull(e, negated) => Prog::IsNull(Box::new(one(e)?), *negated),
             _ => return None,
         })
     }
@@ -486,8 +492,16 @@ fn arith(op: BinOp, a: Scalar, b: Scalar) -> Option<Scalar> {
             BinOp::Add => Scalar::Int(x.checked_add(y)?),
             BinOp::Sub => Scalar::Int(x.checked_sub(y)?),
             BinOp::Mul => Scalar::Int(x.checked_mul(y)?),
-            BinOp::Div => Scalar::Int(if y == 0 { return None } else { x.checked_div(y)? }),
-            BinOp::Mod => Scalar::Int(if y == 0 { return None } else { x.checked_rem(y)? }),
+            BinOp::Div => Scalar::Int(if y == 0 {
+                return None;
+            } else {
+                x.checked_div(y)?
+            }),
+            BinOp::Mod => Scalar::Int(if y == 0 {
+                return None;
+            } else {
+                x.checked_rem(y)?
+            }),
             BinOp::Pow => Scalar::Float((x as f64).powf(y as f64)),
         },
         (Scalar::Null, _) | (_, Scalar::Null) => Scalar::Null,

@@ -210,8 +210,8 @@ impl Shared<'_> {
         if let Some(pipeline) = pipeline {
             let mut batch = Batch::default();
             while let Some((m, gids)) = self.next_morsel() {
-                let part =
-                    pipeline.aggregate(gids, self.keys, self.aggs, &mut frame, &mut ctx, &mut batch);
+                let part = pipeline
+                    .aggregate(gids, self.keys, self.aggs, &mut frame, &mut ctx, &mut batch);
                 if part.is_err() {
                     self.failed.store(true, Ordering::Release);
                 }
