@@ -4,14 +4,22 @@
 //!
 //! For each batch of [`BATCH`] gids the scan visits the vertices (one lock each, see
 //! `storage::scan`), copying the prefetched properties out of the encoded attributes
-//! ([`storage::PropertyRef`]: numbers and booleans without building a `PropertyValue`); then,
-//! with no vertex locked, every row of the batch goes through the filters and projections and
-//! into the partial [`GroupTable`], whose single integer keys index a dense array instead of
-//! being hashed. Expressions are the planner's own ([`PExpr::eval`] over the same frame), so the
-//! rows, the values and the errors are the cursor pipeline's, in the same order: only the
-//! per-row cursor calls, the per-row guard ticks (the interrupt flag and the deadline are
-//! checked per batch; the memory limit still per row) and the intermediate `PropertyValue`s
-//! are gone.
+//! ([`storage::PropertyRef`]) as 16-byte [`Scalar`]s (strings, lists and other non-scalars go
+//! to a side list). Then, with no vertex locked, each row is decided one of two ways:
+//!
+//! - **Compiled**: when every step is a filter and the filters, grouping keys and aggregate
+//!   arguments all compile to [`Prog`]s over the prefetched properties, a row of scalars runs
+//!   through those programs; a single integer grouping key finds its group in a dense array
+//!   (see `GroupTable::add_computed_one`). A program answers only when its result is certain
+//!   to be the expression's (no string, overflow, division by zero or type error on the way);
+//!   otherwise, or for a row with a non-scalar property, nothing has been aggregated yet and
+//!   the row takes the general path.
+//! - **General**: the row's values go into the frame and the planner's own expressions
+//!   ([`PExpr::eval`]) run the steps and the aggregation, exactly as the cursors would.
+//!
+//! So the rows, the values and the errors are the cursor pipeline's, in the same order: only
+//! the per-row cursor calls, the per-row guard ticks (the interrupt flag and the deadline are
+//! checked per batch; the memory limit still per row) and the intermediate values are gone.
 
 use std::ops::{ControlFlow, Range};
 
