@@ -574,7 +574,7 @@ fn tri(v: Option<bool>) -> Value {
     v.map_or(Value::Null, Value::Bool)
 }
 
-fn and3(a: Option<bool>, b: Option<bool>) -> Option<bool> {
+pub(crate) fn and3(a: Option<bool>, b: Option<bool>) -> Option<bool> {
     match (a, b) {
         (Some(false), _) | (_, Some(false)) => Some(false),
         (Some(true), Some(true)) => Some(true),

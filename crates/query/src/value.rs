@@ -281,6 +281,22 @@ pub enum GroupKey {
     Temporal(Temporal),
 }
 
+/// The integer a float groups with (`1.0` with `1`), if it is a whole number of moderate size.
+#[inline]
+pub(crate) fn whole_float_key(f: f64) -> Option<i64> {
+    (f.fract() == 0.0 && f.is_finite() && f.abs() < 9.0e15).then_some(f as i64)
+}
+
+/// The integer of `GroupKey::from(v)` when that is `GroupKey::Int`, without building the key.
+#[inline]
+pub(crate) fn int_group_key(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int(i) => Some(*i),
+        Value::Float(f) => whole_float_key(*f),
+        _ => None,
+    }
+}
+
 impl From<&Value> for GroupKey {
     fn from(v: &Value) -> Self {
         match v {
@@ -288,8 +304,8 @@ impl From<&Value> for GroupKey {
             Value::Bool(b) => GroupKey::Bool(*b),
             Value::Int(i) => GroupKey::Int(*i),
             Value::Float(f) => {
-                if f.fract() == 0.0 && f.is_finite() && f.abs() < 9.0e15 {
-                    GroupKey::Int(*f as i64)
+                if let Some(i) = whole_float_key(*f) {
+                    GroupKey::Int(i)
                 } else if f.is_nan() {
                     GroupKey::Float(f64::NAN.to_bits())
                 } else {

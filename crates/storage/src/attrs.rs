@@ -78,6 +78,7 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    #[inline(always)]
     fn varint(&mut self) -> u64 {
         let mut value = 0u64;
         let mut shift = 0;
@@ -118,7 +119,13 @@ impl<'a> Reader<'a> {
     fn property(&mut self) -> (PropertyId, ValueRef<'a>) {
         let head = self.varint();
         let key = PropertyId(u32::try_from(head >> 3).expect("encoded key id"));
-        let value = match head & 7 {
+        (key, self.value(head & 7))
+    }
+
+    /// The payload of a property whose head had tag `tag`.
+    #[inline(always)]
+    fn value(&mut self, tag: u64) -> ValueRef<'a> {
+        match tag {
             FALSE => ValueRef::Bool(false),
             TRUE => ValueRef::Bool(true),
             INT => {
@@ -138,8 +145,7 @@ impl<'a> Reader<'a> {
                 ValueRef::Other(self.take(len))
             }
             tag => unreachable!("property tag {tag}"),
-        };
-        (key, value)
+        }
     }
 }
 
@@ -266,10 +272,61 @@ impl Attrs {
 
     /// The value of `key`, borrowed from the buffer.
     pub(crate) fn get_ref(&self, key: PropertyId) -> Option<ValueRef<'_>> {
-        self.props()
-            .take_while(|(k, _)| *k <= key)
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v)
+        self.get_ref_from(self.props_start(), key)
+    }
+
+    /// Where the properties start if the vertex has `label` (any labels: `None`), else `None`:
+    /// the label check and the start of property reads in one pass over the label header.
+    #[inline]
+    pub(crate) fn props_start_if_label(&self, label: Option<LabelId>) -> Option<usize> {
+        let mut reader = Reader {
+            bytes: &self.0,
+            pos: 0,
+        };
+        if reader.at_end() {
+            return label.is_none().then_some(0);
+        }
+        let count = reader.varint();
+        let mut found = label.is_none();
+        for _ in 0..count {
+            let l = reader.varint();
+            found |= label.is_some_and(|label| u64::from(label.0) == l);
+        }
+        found.then_some(reader.pos)
+    }
+
+    /// The value of `key`, reading the properties from `start` (what
+    /// [`Attrs::props_start_if_label`] returned). Entries before it are skipped without being
+    /// decoded.
+    #[inline]
+    pub(crate) fn get_ref_from(&self, start: usize, key: PropertyId) -> Option<ValueRef<'_>> {
+        let mut reader = Reader {
+            bytes: &self.0,
+            pos: start,
+        };
+        let want = u64::from(key.0);
+        while !reader.at_end() {
+            let head = reader.varint();
+            let k = head >> 3;
+            if k == want {
+                return Some(reader.value(head & 7));
+            }
+            if k > want {
+                return None;
+            }
+            match head & 7 {
+                FALSE | TRUE => {}
+                INT => {
+                    reader.varint();
+                }
+                FLOAT => reader.pos += 8,
+                _ => {
+                    let len = reader.varint() as usize;
+                    reader.pos += len;
+                }
+            }
+        }
+        None
     }
 
     /// The value of `key`, if set.

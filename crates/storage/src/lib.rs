@@ -134,7 +134,7 @@ pub use index::{IndexInfo, PropIndexIter};
 pub use read::VertexIter;
 pub use record::{CommitInfo, CommitRecord, CommitSink, CommitStats, DeleteOutcome, RedoOp};
 pub use restore::{RestoreStats, Restorer};
-pub use scan::ScannedVertex;
+pub use scan::{PropertyRef, ScannedVertex};
 pub use storage::{Storage, StorageConfig};
 pub use temporal::Temporal;
 pub use transaction::{EdgeRef, Transaction};

@@ -8,6 +8,7 @@
 //! Lock order (no deadlocks): vertices in ascending gid, then one edge-property shard. No
 //! operation holds two shard locks at once.
 
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
@@ -130,6 +131,28 @@ impl VertexTable {
             .chunks
             .get(usize::try_from(gid >> VERTEX_CHUNK_BITS).ok()?)?;
         Some(&chunk[(gid & VERTEX_CHUNK_MASK) as usize])
+    }
+
+    /// The slots of the gids in `gids` that exist, ascending, each chunk looked up once.
+    pub(crate) fn slots(&self, gids: Range<Gid>) -> impl Iterator<Item = (Gid, &Vertex)> + '_ {
+        let mut next = gids.start;
+        let end = gids.end;
+        let mut chunk: &[Vertex] = &[];
+        let mut chunk_start = 0;
+        std::iter::from_fn(move || {
+            if next >= end {
+                return None;
+            }
+            let offset = next.wrapping_sub(chunk_start);
+            if offset >= chunk.len() as u64 {
+                let index = usize::try_from(next >> VERTEX_CHUNK_BITS).ok()?;
+                chunk = &**self.chunks.get(index)?;
+                chunk_start = next & !VERTEX_CHUNK_MASK;
+            }
+            let gid = next;
+            next += 1;
+            Some((gid, &chunk[(gid - chunk_start) as usize]))
+        })
     }
 
     /// One past the highest gid ever handed out.

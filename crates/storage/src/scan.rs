@@ -4,8 +4,9 @@
 
 use std::ops::{ControlFlow, Range};
 
+use crate::attrs::ValueRef;
 use crate::mvcc::{Action, View};
-use crate::object::{visibility, VertexData, Visibility};
+use crate::object::{visibility, Vertex, VertexData, Visibility};
 use crate::read::has_label;
 use crate::{Gid, LabelId, PropertyId, PropertyValue, Storage, Transaction};
 
@@ -14,9 +15,74 @@ use crate::{Gid, LabelId, PropertyId, PropertyValue, Storage, Transaction};
 pub struct ScannedVertex<'a> {
     data: &'a VertexData,
     view: View,
+    /// Where the properties start in the encoded attributes.
+    props_start: usize,
 }
 
-impl ScannedVertex<'_> {
+/// A property value of a scanned vertex, borrowed: numbers and booleans are decoded in place,
+/// a string is a slice of the vertex's encoded attributes, an older version is borrowed from
+/// the delta chain, and lists, maps and temporal values stay encoded until
+/// [`PropertyRef::to_value`] decodes them.
+#[derive(Clone, Copy, Debug)]
+pub enum PropertyRef<'a> {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(&'a str),
+    /// A value of an older version, held by the vertex's delta chain.
+    Value(&'a PropertyValue),
+    /// A list, map or temporal value, still encoded.
+    Encoded(&'a [u8]),
+}
+
+impl PropertyRef<'_> {
+    /// The value as an owned `PropertyValue`.
+    pub fn to_value(self) -> PropertyValue {
+        match self {
+            PropertyRef::Bool(b) => PropertyValue::Bool(b),
+            PropertyRef::Int(i) => PropertyValue::Int(i),
+            PropertyRef::Float(f) => PropertyValue::Float(f),
+            PropertyRef::Str(s) => PropertyValue::String(s.to_owned()),
+            PropertyRef::Value(v) => v.clone(),
+            PropertyRef::Encoded(bytes) => ValueRef::Other(bytes).to_value(),
+        }
+    }
+}
+
+impl<'a> ScannedVertex<'a> {
+    /// Property `key` of this version, `None` if absent, without copying a string or building
+    /// a `PropertyValue` for a number (see [`PropertyRef`]). The same value as
+    /// [`ScannedVertex::property`].
+    #[inline]
+    pub fn property_ref(&self, key: PropertyId) -> Option<PropertyRef<'a>> {
+        // As in `property`: the oldest invisible change of `key` wins over the newest data.
+        let data: &'a VertexData = self.data;
+        let mut old = None;
+        if !data.chain.is_empty() {
+            for action in data.chain.invisible_to(self.view) {
+                if let Action::SetProperty(k, value) = action {
+                    if *k == key {
+                        old = Some(value);
+                    }
+                }
+            }
+        }
+        match old {
+            Some(PropertyValue::Null) => None,
+            Some(value) => Some(PropertyRef::Value(value)),
+            None => data
+                .attrs
+                .get_ref_from(self.props_start, key)
+                .map(|v| match v {
+                    ValueRef::Bool(b) => PropertyRef::Bool(b),
+                    ValueRef::Int(i) => PropertyRef::Int(i),
+                    ValueRef::Float(f) => PropertyRef::Float(f),
+                    ValueRef::Str(s) => PropertyRef::Str(s),
+                    ValueRef::Other(bytes) => PropertyRef::Encoded(bytes),
+                }),
+        }
+    }
+
     /// Property `key` of this version, `None` if absent.
     pub fn property(&self, key: PropertyId) -> Option<PropertyValue> {
         // Only the oldest invisible change of `key` matters (as in `read_property`), and only
@@ -76,8 +142,8 @@ impl Transaction {
                 }
             }
             None => {
-                for gid in gids {
-                    storage.visit_vertex(view, gid, label, &mut visit)?;
+                for (gid, slot) in storage.vertices.slots(gids) {
+                    storage.visit_slot(view, gid, slot, label, &mut visit)?;
                 }
             }
         }
@@ -94,14 +160,43 @@ impl Storage {
         label: Option<LabelId>,
         visit: &mut impl FnMut(Gid, &ScannedVertex<'_>) -> ControlFlow<B>,
     ) -> ControlFlow<B> {
-        let Some(slot) = self.vertex_slot(v) else {
-            return ControlFlow::Continue(());
-        };
+        match self.vertex_slot(v) {
+            Some(slot) => self.visit_slot(view, v, slot, label, visit),
+            None => ControlFlow::Continue(()),
+        }
+    }
+
+    /// Visits vertex `v`, in `slot`, if `view` sees it (with `label`, if given).
+    #[inline]
+    fn visit_slot<B>(
+        &self,
+        view: View,
+        v: Gid,
+        slot: &Vertex,
+        label: Option<LabelId>,
+        visit: &mut impl FnMut(Gid, &ScannedVertex<'_>) -> ControlFlow<B>,
+    ) -> ControlFlow<B> {
         let data = slot.data.lock();
-        if visibility(&*data, view) == Visibility::Visible
+        let props_start = if data.chain.is_empty() {
+            // No versions to undo (the common case once GC ran): the newest data is everyone's.
+            if data.deleted {
+                return ControlFlow::Continue(());
+            }
+            data.attrs.props_start_if_label(label)
+        } else if visibility(&*data, view) == Visibility::Visible
             && label.is_none_or(|l| has_label(&data.attrs, &data.chain, view, l))
         {
-            visit(v, &ScannedVertex { data: &data, view })
+            data.attrs.props_start_if_label(None)
+        } else {
+            None
+        };
+        if let Some(props_start) = props_start {
+            let vertex = ScannedVertex {
+                data: &data,
+                view,
+                props_start,
+            };
+            visit(v, &vertex)
         } else {
             ControlFlow::Continue(())
         }

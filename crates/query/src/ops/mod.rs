@@ -8,6 +8,7 @@
 //! operator (OPTIONAL MATCH, subqueries).
 
 mod call;
+mod kernel;
 mod load_csv;
 mod merge;
 mod parallel;

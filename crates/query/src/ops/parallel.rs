@@ -29,6 +29,7 @@ use std::sync::{Arc, OnceLock};
 
 use storage::{Gid, LabelId, PropertyId, Transaction};
 
+use super::kernel::{Batch, Pipeline};
 use super::transform::{AggSpec, GroupTable};
 use super::{BoxCursor, Cursor, ExecCtx, Guard, Stats, TxRef};
 use crate::error::Result;
@@ -188,6 +189,8 @@ struct Shared<'a> {
     tx: &'a Transaction,
     params: &'a [Value],
     bound: Gid,
+    /// Gids per morsel (read once: tests change it between queries).
+    size: u64,
     morsels: u64,
     next: AtomicU64,
     failed: AtomicBool,
@@ -196,21 +199,33 @@ struct Shared<'a> {
 impl Shared<'_> {
     /// Takes morsels until none is left (or one failed) and returns their partial tables.
     fn work(&self, mut frame: Frame, guard: &Guard) -> Parts {
+        let mut stats = Stats::default();
+        let mut ctx = ExecCtx::new(TxRef::Shared(self.tx), self.params, &mut stats, guard);
+        let mut parts = Vec::new();
+        // PROFILE counts rows per operator, which only the cursors do.
+        let pipeline = match self.profile {
+            None => Pipeline::of(self.input, self.keys, self.aggs, self.params),
+            Some(_) => None,
+        };
+        if let Some(pipeline) = pipeline {
+            let mut batch = Batch::default();
+            while let Some((m, gids)) = self.next_morsel() {
+                let part = pipeline
+                    .aggregate(gids, self.keys, self.aggs, &mut frame, &mut ctx, &mut batch);
+                if part.is_err() {
+                    self.failed.store(true, Ordering::Release);
+                }
+                parts.push((m, part));
+            }
+            return parts;
+        }
         let mut cursor: BoxCursor = match self.profile {
             Some(counters) => self.input.build_in(&mut Some(counters.clone())),
             None => self.input.build(),
         };
-        let mut stats = Stats::default();
-        let mut ctx = ExecCtx::new(TxRef::Shared(self.tx), self.params, &mut stats, guard);
-        let mut parts = Vec::new();
-        while !self.failed.load(Ordering::Acquire) {
-            let m = self.next.fetch_add(1, Ordering::AcqRel);
-            if m >= self.morsels {
-                break;
-            }
-            let size = morsel_size();
+        while let Some((m, gids)) = self.next_morsel() {
             cursor.reset();
-            ctx.morsel = Some(m * size..((m + 1) * size).min(self.bound));
+            ctx.morsel = Some(gids);
             let part = self.run_morsel(&mut *cursor, &mut frame, &mut ctx);
             if part.is_err() {
                 self.failed.store(true, Ordering::Release);
@@ -218,6 +233,16 @@ impl Shared<'_> {
             parts.push((m, part));
         }
         parts
+    }
+
+    /// The number and gids of the next morsel to take, `None` when none is left or one failed.
+    fn next_morsel(&self) -> Option<(u64, Range<Gid>)> {
+        if self.failed.load(Ordering::Acquire) {
+            return None;
+        }
+        let m = self.next.fetch_add(1, Ordering::AcqRel);
+        let size = self.size;
+        (m < self.morsels).then(|| (m, m * size..((m + 1) * size).min(self.bound)))
     }
 
     fn run_morsel(
@@ -247,7 +272,8 @@ pub(crate) fn aggregate(
 ) -> Result<GroupTable> {
     let tx = ctx.tx();
     let bound = tx.vertex_gid_bound();
-    let morsels = bound.div_ceil(morsel_size());
+    let size = morsel_size();
+    let morsels = bound.div_ceil(size);
     let shared = Shared {
         input,
         keys,
@@ -256,6 +282,7 @@ pub(crate) fn aggregate(
         tx,
         params: ctx.params,
         bound,
+        size,
         morsels,
         next: AtomicU64::new(0),
         failed: AtomicBool::new(false),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::{BoxCursor, Cursor, ExecCtx};
 use crate::error::{QueryError, Result};
 use crate::expr::{EvalCtx, Frame, PExpr};
-use crate::value::{GroupKey, PathValue, Value};
+use crate::value::{int_group_key, GroupKey, PathValue, Value};
 
 /// Yields one row (the frame as it is) per reset: the leaf of every pipeline.
 #[derive(Default)]
@@ -506,7 +506,16 @@ impl AggState {
         }
     }
 
+    #[inline]
     fn update(&mut self, f: AggFunc, v: Value) -> Result<()> {
+        if let AggState::Count(n) = self {
+            *n += 1;
+            return Ok(());
+        }
+        self.update_slow(f, v)
+    }
+
+    fn update_slow(&mut self, f: AggFunc, v: Value) -> Result<()> {
         match self {
             AggState::Count(n) => *n += 1,
             AggState::Sum(acc) => match (&*acc, &v) {
@@ -641,6 +650,9 @@ fn group_key(vals: &[Value]) -> GroupKey {
     }
 }
 
+/// Small integer grouping keys with a dense index in a [`GroupTable`].
+const DENSE_KEYS: usize = 4096;
+
 /// The groups of an aggregation, in order of first appearance, and their aggregate states.
 ///
 /// A *partial* table aggregates one part of the input (a range of a parallel scan); merging the
@@ -650,6 +662,10 @@ pub(crate) struct GroupTable {
     /// Group keys are hashed once per row: a fast hasher (the keys come from the query's own
     /// data, and a table lives for one query only).
     index: HashMap<GroupKey, usize, foldhash::fast::RandomState>,
+    /// A single grouping key whose group key is a small integer (`GroupKey::Int(k)` with
+    /// `|k| < DENSE_KEYS / 2`) finds its group here, at `k + DENSE_KEYS / 2`, instead of in
+    /// `index` (`u32::MAX`: no group yet). Allocated on the first such key.
+    dense: Option<Box<[u32]>>,
     groups: Vec<Group>,
     /// The key values of the current row, reused from row to row.
     key_vals: Vec<Value>,
@@ -660,6 +676,7 @@ impl GroupTable {
     pub(crate) fn new(partial: bool) -> GroupTable {
         GroupTable {
             index: HashMap::default(),
+            dense: None,
             groups: Vec::new(),
             key_vals: Vec::new(),
             partial,
@@ -676,6 +693,7 @@ impl GroupTable {
     }
 
     /// The index of the group of `key_vals`, created if new.
+    #[inline]
     fn group_of(&mut self, aggs: &[AggSpec], key_vals: &[Value]) -> usize {
         if key_vals.is_empty() {
             // No grouping keys: one group, nothing to hash.
@@ -683,6 +701,20 @@ impl GroupTable {
                 self.groups.push(Self::new_group(aggs, Vec::new()));
             }
             return 0;
+        }
+        if let [one] = key_vals {
+            let half = DENSE_KEYS as i64 / 2;
+            if let Some(k) = int_group_key(one).filter(|k| (-half..half).contains(k)) {
+                let dense = self
+                    .dense
+                    .get_or_insert_with(|| vec![u32::MAX; DENSE_KEYS].into_boxed_slice());
+                let at = &mut dense[(k + half) as usize];
+                if *at == u32::MAX {
+                    self.groups.push(Self::new_group(aggs, key_vals.to_vec()));
+                    *at = u32::try_from(self.groups.len() - 1).expect("fewer groups than keys");
+                }
+                return *at as usize;
+            }
         }
         match self.index.entry(group_key(key_vals)) {
             Entry::Occupied(o) => *o.get(),
@@ -701,13 +733,78 @@ impl GroupTable {
         frame: &mut Frame,
         ectx: &EvalCtx<'_>,
     ) -> Result<()> {
+        self.add_row_with(keys, aggs, frame, &mut |e, _, frame| e.eval(frame, ectx))
+    }
+
+    /// [`GroupTable::add_row`] with the expressions evaluated by `eval(expr, n, frame)`, which
+    /// must return what `expr.eval` would: `n` numbers the grouping keys from 0, then the
+    /// aggregate arguments (of `aggs[i]`: `keys.len() + i`).
+    #[inline]
+    pub(crate) fn add_row_with(
+        &mut self,
+        keys: &[(PExpr, usize)],
+        aggs: &[AggSpec],
+        frame: &mut Frame,
+        eval: &mut impl FnMut(&PExpr, usize, &mut Frame) -> Result<Value>,
+    ) -> Result<()> {
         let mut key_vals = std::mem::take(&mut self.key_vals);
         key_vals.clear();
-        for (e, _) in keys {
-            key_vals.push(e.eval(frame, ectx)?);
+        for (n, (e, _)) in keys.iter().enumerate() {
+            match eval(e, n, frame) {
+                Ok(v) => key_vals.push(v),
+                Err(err) => {
+                    self.key_vals = key_vals;
+                    return Err(err);
+                }
+            }
         }
         let gi = self.group_of(aggs, &key_vals);
         self.key_vals = key_vals;
+        self.update_group(gi, aggs, &mut |i, e| eval(e, keys.len() + i, frame))
+    }
+
+    /// Adds a row whose grouping keys are `key_vals` and whose aggregate arguments are known:
+    /// `arg(i)` is that of `aggs[i]` (asked for in order, never for `count(*)`).
+    #[inline]
+    pub(crate) fn add_computed(
+        &mut self,
+        aggs: &[AggSpec],
+        key_vals: &[Value],
+        arg: &mut impl FnMut(usize) -> Value,
+    ) -> Result<()> {
+        let gi = self.group_of(aggs, key_vals);
+        self.update_group(gi, aggs, &mut |i, _| Ok(arg(i)))
+    }
+
+    /// [`GroupTable::add_computed`] for one grouping key, `key()`, whose group key is
+    /// `GroupKey::Int(k)` when `int_key` is `Some(k)`: a small `k` finds its group without
+    /// building the key value.
+    #[inline]
+    pub(crate) fn add_computed_one(
+        &mut self,
+        aggs: &[AggSpec],
+        int_key: Option<i64>,
+        key: impl FnOnce() -> Value,
+        arg: &mut impl FnMut(usize) -> Value,
+    ) -> Result<()> {
+        let half = DENSE_KEYS as i64 / 2;
+        let gi = match (int_key.filter(|k| (-half..half).contains(k)), &self.dense) {
+            (Some(k), Some(dense)) if dense[(k + half) as usize] != u32::MAX => {
+                dense[(k + half) as usize] as usize
+            }
+            _ => self.group_of(aggs, std::slice::from_ref(&key())),
+        };
+        self.update_group(gi, aggs, &mut |i, _| Ok(arg(i)))
+    }
+
+    /// Aggregates one row into group `gi`; `arg(i, expr)` evaluates the argument of `aggs[i]`.
+    #[inline]
+    fn update_group(
+        &mut self,
+        gi: usize,
+        aggs: &[AggSpec],
+        arg: &mut impl FnMut(usize, &PExpr) -> Result<Value>,
+    ) -> Result<()> {
         let partial = self.partial;
         let group = &mut self.groups[gi];
         for (i, spec) in aggs.iter().enumerate() {
@@ -716,9 +813,14 @@ impl GroupTable {
                 continue;
             }
             let v = match &spec.arg {
-                Some(e) => e.eval(frame, ectx)?,
+                Some(e) => arg(i, e)?,
                 None => Value::Null,
             };
+            if let (AggState::Count(n), false) = (&mut group.states[i], spec.distinct) {
+                // count(x): only whether x is null matters.
+                *n += i64::from(!v.is_null());
+                continue;
+            }
             if v.is_null() {
                 continue;
             }
