@@ -373,3 +373,30 @@ def test_periodic_snapshots(tmp_path):
         assert time.monotonic() < deadline, "no periodic snapshot appeared"
         time.sleep(0.05)
     node.stop()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "bitflip"])
+def test_a_damaged_last_wal_record_is_cut_and_the_server_starts_with_the_earlier_ones(
+    tmp_path, damage
+):
+    node = Node(tmp_path, "--storage-snapshot-on-exit=false")
+    server = node.start()
+    for i in range(20):
+        query(server, "CREATE (:Row {i: $i})", i=i)
+    node.stop()
+    segment = sorted((node.data_dir / "wal").glob("*.wal"))[-1]
+    data = bytearray(segment.read_bytes())
+    if damage == "truncate":
+        data = data[:-3]  # inside the last record
+    else:
+        data[-2] ^= 0x01  # one bit of the last record's payload
+    segment.write_bytes(bytes(data))
+
+    server = node.start()
+    assert query(server, "MATCH (r:Row) RETURN max(r.i), count(r)") == [[18, 19]]
+    assert "WAL ends in a torn record" in server.log_text()
+    query(server, "CREATE (:Row {i: 100})")
+    node.stop()
+    server = node.start()
+    assert query(server, "MATCH (r:Row) RETURN count(r)") == [[20]]
+    node.stop()
