@@ -65,6 +65,22 @@ fn segment_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Replays the log in `dir` into a new storage.
+fn replay(dir: &Path) -> (Arc<Storage>, Recovery) {
+    let replica = Storage::new(StorageConfig::default());
+    let recovery = recover(dir, |record| {
+        replica
+            .apply_record(&record)
+            .map_err(|e| DurabilityError::Replay {
+                path: dir.to_owned(),
+                commit_ts: record.commit_ts,
+                reason: e.to_string(),
+            })
+    })
+    .unwrap();
+    (replica, recovery)
+}
+
 fn expected(n: u64) -> Vec<CommitRecord> {
     (2..2 + n).map(record).collect()
 }
@@ -258,17 +274,7 @@ fn commits_through_the_sink_replay_into_an_equal_storage() {
     tx.abort();
     drop(wal);
 
-    let replica = Storage::new(StorageConfig::default());
-    let recovery = recover(dir.path(), |record| {
-        replica
-            .apply_record(&record)
-            .map_err(|e| DurabilityError::Replay {
-                path: dir.path().to_owned(),
-                commit_ts: record.commit_ts,
-                reason: e.to_string(),
-            })
-    })
-    .unwrap();
+    let (replica, recovery) = replay(dir.path());
     assert_eq!(recovery.records, 100);
     assert_eq!(replica.last_commit_ts(), main.last_commit_ts());
     let (a, b) = (main.begin(), replica.begin());
@@ -321,17 +327,7 @@ fn concurrent_committers_share_flushes_and_recover_exactly() {
     assert_eq!(wal.durable_ts(), main.last_commit_ts());
     drop(wal);
 
-    let replica = Storage::new(StorageConfig::default());
-    let recovery = recover(dir.path(), |record| {
-        replica
-            .apply_record(&record)
-            .map_err(|e| DurabilityError::Replay {
-                path: dir.path().to_owned(),
-                commit_ts: record.commit_ts,
-                reason: e.to_string(),
-            })
-    })
-    .unwrap();
+    let (replica, recovery) = replay(dir.path());
     assert_eq!(recovery.records, commits);
     assert_eq!(replica.last_commit_ts(), main.last_commit_ts());
     let names = |s: &Storage| {

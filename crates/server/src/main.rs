@@ -92,43 +92,41 @@ fn run(config: Config) -> anyhow::Result<()> {
             env!("CARGO_PKG_VERSION"),
             config.data_directory.display()
         );
-        if config.storage_gc_cycle_sec > 0 {
-            let storage = engine.storage().clone();
-            let period = Duration::from_secs(config.storage_gc_cycle_sec);
-            // GC takes object locks briefly and never awaits: run it off the I/O thread.
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(period);
-                tick.tick().await;
-                loop {
-                    tick.tick().await;
-                    let storage = storage.clone();
-                    let stats = tokio::task::spawn_blocking(move || storage.free_memory()).await;
-                    tracing::debug!(?stats, "periodic garbage collection");
-                }
-            });
-        }
-        if config.storage_snapshot_interval_sec > 0 {
-            let snapshots = data_dir.snapshots.clone();
-            let period = Duration::from_secs(config.storage_snapshot_interval_sec);
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(period);
-                tick.tick().await;
-                loop {
-                    tick.tick().await;
-                    let snapshots = snapshots.clone();
-                    // A snapshot reads the whole graph: off the I/O thread.
-                    let done = tokio::task::spawn_blocking(move || snapshots.create()).await;
-                    if let Ok(Err(e)) = done {
-                        tracing::warn!("periodic snapshot failed: {e}");
-                    }
-                }
-            });
-        }
+        let storage = engine.storage().clone();
+        // GC takes object locks briefly and never awaits.
+        every(config.storage_gc_cycle_sec, move || {
+            let stats = storage.free_memory();
+            tracing::debug!(?stats, "periodic garbage collection");
+        });
+        let snapshots = data_dir.snapshots.clone();
+        every(config.storage_snapshot_interval_sec, move || {
+            if let Err(e) = snapshots.create() {
+                tracing::warn!("periodic snapshot failed: {e}");
+            }
+        });
         listener::run(listener, engine, settings, shutdown_signal()).await;
         data_dir.shutdown();
         info!(target: logging::STARTUP_TARGET, "ferrograph shut down");
         Ok(())
     })
+}
+
+/// Runs `work` every `seconds` (0: never) on a blocking thread, off the I/O thread; the first
+/// run is one period after the start. Must be called inside the runtime.
+fn every(seconds: u64, work: impl Fn() + Send + Sync + 'static) {
+    if seconds == 0 {
+        return;
+    }
+    let work = Arc::new(work);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(seconds));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let work = work.clone();
+            let _ = tokio::task::spawn_blocking(move || work()).await;
+        }
+    });
 }
 
 /// Resolves on SIGTERM or SIGINT.
