@@ -86,9 +86,11 @@ pub struct Config {
     #[arg(long, default_value_t = 30)]
     pub storage_gc_cycle_sec: u64,
 
-    /// Threads that execute queries (0 = one per core).
-    #[arg(long, default_value_t = 0)]
-    pub bolt_num_workers: usize,
+    /// Worker threads that serve the Bolt connections and run their queries (0 = one per
+    /// core). A worker running a long query holds only that connection; the others keep
+    /// serving the rest.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
+    pub bolt_num_workers: u16,
 }
 
 /// Rewrites `--some_flag[=v]` to `--some-flag[=v]`; values and positional arguments are kept.
@@ -138,6 +140,14 @@ mod tests {
         assert!(c.bolt_server_name_for_init.starts_with("Neo4j/"));
         assert_eq!(c.query_execution_timeout_sec, 600);
         assert_eq!(c.memory_limit, 0);
+        assert_eq!(c.bolt_num_workers, 0);
+    }
+
+    #[test]
+    fn bolt_num_workers_is_bounded() {
+        assert_eq!(parse(&["--bolt_num_workers=3"]).bolt_num_workers, 3);
+        let too_many = ["ferrograph", "--bolt-num-workers=5000"].map(String::from);
+        assert!(Config::from_args(too_many).is_err());
     }
 
     #[test]

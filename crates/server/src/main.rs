@@ -9,8 +9,10 @@ mod config;
 mod connection;
 mod convert;
 mod convert_temporal;
+mod epoll;
 mod listener;
 mod logging;
+mod pool;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -113,7 +115,11 @@ fn run(config: Config) -> anyhow::Result<()> {
                 }
             });
         }
-        listener::run(listener, engine, settings, shutdown_signal()).await;
+        let workers = match config.bolt_num_workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => usize::from(n),
+        };
+        listener::run(listener, engine, settings, workers, shutdown_signal()).await?;
         info!(target: logging::STARTUP_TARGET, "ferrograph shut down");
         Ok(())
     })
