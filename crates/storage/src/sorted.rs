@@ -48,7 +48,8 @@ fn partition_point_near<T: Numeric>(
             let (Some(a), Some(b)) = (s[lo].number(), s[hi - 1].number()) else {
                 break;
             };
-            if !(b > a) || !t.is_finite() {
+            // Also stops on NaN: only a strictly increasing, finite span can be interpolated.
+            if b.partial_cmp(&a) != Some(std::cmp::Ordering::Greater) || !t.is_finite() {
                 break;
             }
             let span = (hi - 1 - lo) as f64;
