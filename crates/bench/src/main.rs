@@ -131,7 +131,7 @@ struct QueryArgs {
 
 #[derive(clap::Args)]
 struct MixedArgs {
-    /// Concurrent connections, one thread each.
+    /// Concurrent connections (all driven by one event loop, one request in flight each).
     #[arg(long, default_value_t = 32)]
     clients: usize,
     /// Duration of the mixed run.

@@ -3,15 +3,16 @@
 //!
 //! Every answer is compared with the generator's in-memory graph; the first mismatch aborts.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Barrier};
-use std::thread;
+use std::io::{self, Read, Write};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
-use bolt::Value;
+use bolt::client::ResponseDecoder;
+use bolt::{Response, Value};
+use mio::{Events, Interest, Poll, Token};
 
-use crate::client::Client;
+use crate::client::{failure_text, Client};
 use crate::graph::{person_age, person_name, Rng, SocialGraph};
 use crate::load::count_persons;
 use crate::percentile;
@@ -172,48 +173,70 @@ struct ClientRun {
 
 /// `clients` connections for `seconds`, each doing 80% point reads of loaded persons (checked)
 /// and 20% creates of fresh persons (ids from `nodes` up, disjoint per client).
+///
+/// One thread drives all connections from one event loop (non-blocking sockets, `mio`): each
+/// connection has one request (RUN + PULL) in flight at a time, like a driver session, and
+/// sends the next as soon as the answer is checked. A thread per client would measure mostly
+/// the kernel switching between the client's own threads on a small machine.
 pub fn mixed(addr: &str, g: &Arc<SocialGraph>, clients: usize, seconds: f64) -> Result<()> {
     ensure!(
         g.nodes > 0 && clients > 0,
         "mixed needs at least one person and one client"
     );
     let before = count_persons(&mut Client::connect(addr)?)?;
-    let start_line = Arc::new(Barrier::new(clients + 1));
-    let stop = Arc::new(AtomicBool::new(false));
-    let handles: Vec<_> = (0..clients)
-        .map(|k| {
-            let (g, start_line, stop) = (Arc::clone(g), Arc::clone(&start_line), Arc::clone(&stop));
-            let addr = addr.to_string();
-            thread::spawn(move || -> Result<ClientRun> {
-                let mut c = Client::connect(&addr);
-                start_line.wait();
-                let c = c.as_mut().map_err(|e| anyhow::anyhow!("{e:#}"))?;
-                let r = mixed_client(c, &g, k, clients, &stop);
-                if r.is_err() {
-                    stop.store(true, Ordering::Relaxed);
-                }
-                r
-            })
-        })
-        .collect();
-    start_line.wait();
-    let t = Instant::now();
-    while t.elapsed().as_secs_f64() < seconds && !stop.load(Ordering::Relaxed) {
-        thread::sleep(Duration::from_millis(20));
+    let mut conns = Vec::with_capacity(clients);
+    for k in 0..clients {
+        conns.push(MixedConn::connect(addr, g, k).with_context(|| format!("mixed client {k}"))?);
     }
-    stop.store(true, Ordering::Relaxed);
-    let mut runs = Vec::new();
-    for (k, h) in handles.into_iter().enumerate() {
-        match h.join() {
-            Ok(r) => runs.push(r.with_context(|| format!("mixed client {k}"))?),
-            Err(_) => bail!("mixed client {k} panicked"),
+    let mut poll = Poll::new()?;
+    for (k, c) in conns.iter_mut().enumerate() {
+        poll.registry().register(
+            &mut c.stream,
+            Token(k),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+    }
+    let t = Instant::now();
+    for (k, c) in conns.iter_mut().enumerate() {
+        c.start(g, k, clients)
+            .with_context(|| format!("mixed client {k}"))?;
+    }
+    let mut events = Events::with_capacity(clients.max(16));
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut elapsed = None;
+    // After the time is up no new requests start; the ones in flight are finished (their
+    // creates are counted), for at most 30 s.
+    while conns.iter().any(|c| c.op.is_some()) {
+        let stopping = t.elapsed().as_secs_f64() >= seconds;
+        if stopping && elapsed.is_none() {
+            elapsed = Some(t.elapsed().as_secs_f64());
+        }
+        ensure!(
+            t.elapsed().as_secs_f64() < seconds + 30.0,
+            "mixed: requests still unanswered 30 s after the end"
+        );
+        poll.poll(&mut events, Some(Duration::from_millis(10)))?;
+        for ev in events.iter() {
+            let k = ev.token().0;
+            let c = &mut conns[k];
+            let r = (|| -> Result<()> {
+                if ev.is_writable() {
+                    c.flush()?;
+                }
+                if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                    c.read_all(&mut buf)?;
+                    c.progress(g, k, clients, !stopping)?;
+                }
+                Ok(())
+            })();
+            r.with_context(|| format!("mixed client {k}"))?;
         }
     }
-    let elapsed = t.elapsed().as_secs_f64();
+    let elapsed = elapsed.unwrap_or_else(|| t.elapsed().as_secs_f64());
     let (mut reads, mut creates) = (Vec::new(), Vec::new());
-    for r in runs {
-        reads.extend(r.reads);
-        creates.extend(r.creates);
+    for c in conns {
+        reads.extend(c.run.reads);
+        creates.extend(c.run.creates);
     }
     let mut lat: Vec<Duration> = reads.iter().chain(&creates).copied().collect();
     lat.sort();
@@ -247,37 +270,136 @@ pub fn mixed(addr: &str, g: &Arc<SocialGraph>, clients: usize, seconds: f64) -> 
     Ok(())
 }
 
-/// One client's loop: until `stop`, a read (80%) or a create (20%), each timed.
-fn mixed_client(
-    c: &mut Client,
-    g: &SocialGraph,
-    k: usize,
-    clients: usize,
-    stop: &AtomicBool,
-) -> Result<ClientRun> {
-    let mut rng = Rng::new(g.seed ^ 0x004D_4958_4544 ^ ((k as u64) << 40));
-    let mut run = ClientRun::default();
-    while !stop.load(Ordering::Relaxed) {
-        if rng.percent(80) {
-            let id = rng.below(g.nodes);
-            let params = [("id".to_string(), Value::Int(id as i64))];
+/// The request a `mixed` connection has in flight.
+struct MixedOp {
+    started: Instant,
+    params: Vec<(String, Value)>,
+    /// `Some`: a point read with its expected rows; `None`: a create.
+    want: Option<Expected>,
+    /// The RUN's SUCCESS has arrived.
+    run_done: bool,
+    rows: Expected,
+}
+
+/// One `mixed` client: a non-blocking connection with at most one request in flight.
+struct MixedConn {
+    stream: mio::net::TcpStream,
+    decoder: ResponseDecoder,
+    out: Vec<u8>,
+    sent: usize,
+    rng: Rng,
+    op: Option<MixedOp>,
+    run: ClientRun,
+}
+
+impl MixedConn {
+    fn connect(addr: &str, g: &SocialGraph, k: usize) -> Result<MixedConn> {
+        // Handshake and HELLO blocking, then the socket goes non-blocking (nothing is pending).
+        let c = Client::connect(addr)?;
+        c.stream.set_nonblocking(true)?;
+        Ok(MixedConn {
+            stream: mio::net::TcpStream::from_std(c.stream),
+            decoder: ResponseDecoder::new(),
+            out: Vec::with_capacity(4096),
+            sent: 0,
+            rng: Rng::new(g.seed ^ 0x004D_4958_4544 ^ ((k as u64) << 40)),
+            op: None,
+            run: ClientRun::default(),
+        })
+    }
+
+    /// Sends the next request: a read (80%) or a create (20%).
+    fn start(&mut self, g: &SocialGraph, k: usize, clients: usize) -> Result<()> {
+        let (text, params, want) = if self.rng.percent(80) {
+            let id = self.rng.below(g.nodes);
+            let params = vec![("id".to_string(), Value::Int(id as i64))];
             let want = vec![vec![Value::String(g.name(id)), Value::Int(g.age(id))]];
-            let t = Instant::now();
-            let rows = c.query(POINT, &params)?;
-            run.reads.push(t.elapsed());
-            check(POINT, &params, &rows, &want)?;
+            (POINT, params, Some(want))
         } else {
-            let id = g.nodes + (run.creates.len() * clients + k) as u64;
-            let params = [
+            let id = g.nodes + (self.run.creates.len() * clients + k) as u64;
+            let params = vec![
                 ("id".to_string(), Value::Int(id as i64)),
                 ("name".to_string(), Value::String(person_name(g.seed, id))),
                 ("age".to_string(), Value::Int(person_age(g.seed, id))),
             ];
-            let t = Instant::now();
-            let rows = c.query(CREATE, &params)?;
-            run.creates.push(t.elapsed());
-            ensure!(rows.is_empty(), "CREATE returned {rows:?}");
+            (CREATE, params, None)
+        };
+        bolt::client::write_run(&mut self.out, text, &params, &[]);
+        bolt::client::write_pull(&mut self.out, -1, None);
+        self.op = Some(MixedOp {
+            started: Instant::now(),
+            params,
+            want,
+            run_done: false,
+            rows: Vec::new(),
+        });
+        self.flush()
+    }
+
+    /// Writes what the socket takes (the rest goes when it reports writable).
+    fn flush(&mut self) -> Result<()> {
+        while self.sent < self.out.len() {
+            match self.stream.write(&self.out[self.sent..]) {
+                Ok(0) => bail!("the server stopped taking requests"),
+                Ok(n) => self.sent += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.out.clear();
+        self.sent = 0;
+        Ok(())
+    }
+
+    /// Reads everything available (the registration is edge-triggered).
+    fn read_all(&mut self, buf: &mut [u8]) -> Result<()> {
+        loop {
+            match self.stream.read(buf) {
+                Ok(0) => bail!("the server closed the connection"),
+                Ok(n) => self.decoder.feed(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
         }
     }
-    Ok(run)
+
+    /// Consumes the decoded responses; a finished request is checked, timed and followed by
+    /// the next one when `go_on`.
+    fn progress(&mut self, g: &SocialGraph, k: usize, clients: usize, go_on: bool) -> Result<()> {
+        while let Some(resp) = self.decoder.poll_response()? {
+            let Some(op) = self.op.as_mut() else {
+                bail!("a response with no request in flight: {resp:?}")
+            };
+            match resp {
+                Response::Success(_) if !op.run_done => op.run_done = true,
+                Response::Record(r) if op.run_done => op.rows.push(r),
+                Response::Success(_) => {
+                    let op = self.op.take().expect("checked above");
+                    let took = op.started.elapsed();
+                    match &op.want {
+                        Some(want) => {
+                            self.run.reads.push(took);
+                            check(POINT, &op.params, &op.rows, want)?;
+                        }
+                        None => {
+                            self.run.creates.push(took);
+                            ensure!(op.rows.is_empty(), "CREATE returned {:?}", op.rows);
+                        }
+                    }
+                    if go_on {
+                        self.start(g, k, clients)?;
+                    }
+                }
+                Response::Failure(f) => bail!(
+                    "query failed: {} (parameters {:?})",
+                    failure_text(&f),
+                    op.params
+                ),
+                other => bail!("unexpected response {other:?}"),
+            }
+        }
+        Ok(())
+    }
 }

@@ -41,6 +41,12 @@ pub struct Notification {
 }
 
 /// Where a stream's rows come from.
+/// The parameters of a run, lent or given.
+enum Params<'a> {
+    Borrowed(&'a HashMap<String, Value>),
+    Owned(HashMap<String, Value>),
+}
+
 enum Source {
     /// A cursor tree over the graph.
     Cursor {
@@ -195,6 +201,21 @@ impl Session {
         params: &HashMap<String, Value>,
         explicit: bool,
     ) -> Result<Stream> {
+        self.run_params(text, Params::Borrowed(params), explicit)
+    }
+
+    /// [`run`](Self::run) taking the parameters by value: they move into the query instead of
+    /// being copied (a large batch parameter is then never duplicated).
+    pub fn run_owned(
+        &mut self,
+        text: &str,
+        params: HashMap<String, Value>,
+        explicit: bool,
+    ) -> Result<Stream> {
+        self.run_params(text, Params::Owned(params), explicit)
+    }
+
+    fn run_params(&mut self, text: &str, params: Params<'_>, explicit: bool) -> Result<Stream> {
         let plan = self.engine.plan(text)?;
         match &*plan {
             Plan::Begin | Plan::Commit | Plan::Rollback if explicit => Err(QueryError::Transaction(
@@ -234,12 +255,7 @@ impl Session {
 
     /// PROFILE: runs the query to the end in its own transaction (its writes commit, its rows
     /// are dropped) through counting cursors, then streams the per-operator table.
-    fn profile(
-        &mut self,
-        q: &QueryPlan,
-        params: &HashMap<String, Value>,
-        explicit: bool,
-    ) -> Result<Stream> {
+    fn profile(&mut self, q: &QueryPlan, params: Params<'_>, explicit: bool) -> Result<Stream> {
         if explicit || self.tx.is_some() {
             // The run commits on its own: it cannot be part of the open transaction.
             return Err(QueryError::Admin(
@@ -278,19 +294,24 @@ impl Session {
         Ok(stream)
     }
 
-    fn bind_params(q: &QueryPlan, params: &HashMap<String, Value>) -> Result<Vec<Value>> {
-        q.params
-            .iter()
-            .map(|name| {
-                params
-                    .get(name)
-                    .cloned()
-                    .ok_or_else(|| QueryError::ParameterMissing(name.clone()))
-            })
-            .collect()
+    fn bind_params(q: &QueryPlan, params: Params<'_>) -> Result<Vec<Value>> {
+        let missing = |name: &String| QueryError::ParameterMissing(name.clone());
+        match params {
+            Params::Borrowed(params) => q
+                .params
+                .iter()
+                .map(|name| params.get(name).cloned().ok_or_else(|| missing(name)))
+                .collect(),
+            // The plan's parameter names are distinct, so each can be moved out.
+            Params::Owned(mut params) => q
+                .params
+                .iter()
+                .map(|name| params.remove(name).ok_or_else(|| missing(name)))
+                .collect(),
+        }
     }
 
-    fn start(&mut self, q: &QueryPlan, params: &HashMap<String, Value>) -> Result<Stream> {
+    fn start(&mut self, q: &QueryPlan, params: Params<'_>) -> Result<Stream> {
         let params = Self::bind_params(q, params)?;
         let own_tx = match self.tx {
             Some(_) => None,

@@ -141,7 +141,7 @@ impl Backend for DbBackend {
         let params = convert::params_from_bolt(params).map_err(|e| self.fail(&e))?;
         let stream = self
             .session
-            .run(query, &params, explicit)
+            .run_owned(query, params, explicit)
             .map_err(|e| self.fail(&e))?;
         let fields = stream.columns().to_vec();
         self.streams.insert(qid, (stream, started));

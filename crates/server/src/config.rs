@@ -120,9 +120,11 @@ pub struct Config {
           default_value_t = true)]
     pub storage_snapshot_on_exit: bool,
 
-    /// Threads that execute queries (0 = one per core).
-    #[arg(long, default_value_t = 0)]
-    pub bolt_num_workers: usize,
+    /// Worker threads that serve the Bolt connections and run their queries (0 = one per
+    /// core). A worker running a long query holds only that connection; the others keep
+    /// serving the rest.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
+    pub bolt_num_workers: u16,
 }
 
 /// Rewrites `--some_flag[=v]` to `--some-flag[=v]`; values and positional arguments are kept.
@@ -179,6 +181,7 @@ mod tests {
         assert_eq!(c.storage_snapshot_interval_sec, 300);
         assert_eq!(c.storage_snapshot_retention_count, 3);
         assert!(c.storage_snapshot_on_exit);
+        assert_eq!(c.bolt_num_workers, 0);
     }
 
     #[test]
@@ -200,6 +203,13 @@ mod tests {
             Config::from_args(v).is_err(),
             "0 commits per flush is refused"
         );
+    }
+
+    #[test]
+    fn bolt_num_workers_is_bounded() {
+        assert_eq!(parse(&["--bolt_num_workers=3"]).bolt_num_workers, 3);
+        let too_many = ["ferrograph", "--bolt-num-workers=5000"].map(String::from);
+        assert!(Config::from_args(too_many).is_err());
     }
 
     #[test]

@@ -10,8 +10,10 @@ mod connection;
 mod convert;
 mod convert_temporal;
 mod durable;
+mod epoll;
 mod listener;
 mod logging;
+mod pool;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -30,6 +32,19 @@ use crate::connection::ConnectionSettings;
 #[global_allocator]
 static GLOBAL: query::memory::Counting<mimalloc::MiMalloc> =
     query::memory::Counting(mimalloc::MiMalloc);
+
+/// Run by an idle Bolt worker: a connection is served by whichever worker is free, so memory
+/// one worker allocated is often freed by another, and mimalloc returns it to the allocating
+/// thread's pages only when that thread next collects. Collecting when a worker goes idle
+/// keeps such memory from staying resident (measured: ~30 MiB of RSS after the 1M/5M load).
+fn release_freed_memory() {
+    extern "C" {
+        // mimalloc's C API (linked in through the `mimalloc` crate).
+        fn mi_collect(force: bool);
+    }
+    // SAFETY: mi_collect has no preconditions; it only tidies the calling thread's heap.
+    unsafe { mi_collect(false) }
+}
 
 fn main() -> ExitCode {
     let config = match Config::from_args(std::env::args()) {
@@ -104,7 +119,19 @@ fn run(config: Config) -> anyhow::Result<()> {
                 tracing::warn!("periodic snapshot failed: {e}");
             }
         });
-        listener::run(listener, engine, settings, shutdown_signal()).await;
+        let workers = match config.bolt_num_workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => usize::from(n),
+        };
+        listener::run(
+            listener,
+            engine,
+            settings,
+            workers,
+            release_freed_memory,
+            shutdown_signal(),
+        )
+        .await?;
         data_dir.shutdown();
         info!(target: logging::STARTUP_TARGET, "ferrograph shut down");
         Ok(())

@@ -200,6 +200,11 @@ impl Storage {
                         data.undo(action);
                         freed += 1;
                     }
+                    if data.deleted && data.chain.is_empty() {
+                        // A creation undone: nobody can see the vertex, and its labels and
+                        // properties had no undo deltas (see `write::created_here`).
+                        data.free_contents();
+                    }
                 }
                 ObjectRef::Edge(gid) => {
                     let mut shard = self.edge_props.shard(gid);

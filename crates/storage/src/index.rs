@@ -256,6 +256,17 @@ impl PartialOrd for IndexKey {
     }
 }
 
+/// Numeric keys guide the index's lookups (see [`crate::sorted::Numeric`]).
+impl crate::sorted::Numeric for (IndexKey, Gid) {
+    fn number(&self) -> Option<f64> {
+        match &self.0 {
+            IndexKey::Int(i) => Some(*i as f64),
+            IndexKey::Float(f) if f.is_finite() => Some(*f),
+            _ => None,
+        }
+    }
+}
+
 impl Ord for IndexKey {
     fn cmp(&self, other: &Self) -> Ordering {
         // Fast paths for the keys seeks compare most (same result as the general order).

@@ -150,6 +150,16 @@ impl Chain {
             .map(|delta| &delta.action)
     }
 
+    /// Whether `view`'s own transaction created the object (its creation, a `Delete` delta, is
+    /// among the transaction's deltas at the head). Looks at `limit` deltas at most and then
+    /// answers `false`, which is always safe: the caller records an undo delta it could have
+    /// skipped.
+    pub(crate) fn created_by(&self, view: View, limit: usize) -> bool {
+        self.owned_by(view)
+            .take(limit)
+            .any(|action| matches!(action, Action::Delete))
+    }
+
     /// The deltas `view` must undo to see its version, newest first.
     pub(crate) fn invisible_to(&self, view: View) -> impl Iterator<Item = &Action> {
         let mut next = self.head.as_deref();

@@ -292,6 +292,55 @@ impl Storage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::PropertyValue;
+
+    #[test]
+    fn a_vertex_created_in_the_transaction_keeps_no_label_or_property_deltas() {
+        let s = Storage::new(StorageConfig::default());
+        let (person, id, name) = (s.label("Person"), s.property("id"), s.property("name"));
+        let before = s.begin();
+        let mut tx = s.begin();
+        let v = tx.create_vertex();
+        tx.add_label(v, person).unwrap();
+        tx.set_vertex_property(v, id, PropertyValue::Int(7))
+            .unwrap();
+        tx.set_vertex_property(v, name, PropertyValue::String("Ann".into()))
+            .unwrap();
+        // Only the creation is undoable: labels and properties ride on it.
+        assert_eq!(s.delta_count(), 1);
+        assert_eq!(tx.vertex_labels(v).unwrap(), vec![person]);
+        assert!(
+            !before.vertex_exists(v),
+            "uncommitted creations are invisible"
+        );
+        tx.commit().unwrap();
+        assert!(
+            !before.vertex_exists(v),
+            "a snapshot from before the commit never sees it"
+        );
+        let after = s.begin();
+        assert_eq!(after.vertex_property(v, id).unwrap(), PropertyValue::Int(7));
+
+        // A vertex that existed before still gets its deltas: an old snapshot reads the old value.
+        let mut tx = s.begin();
+        let deltas = s.delta_count();
+        tx.set_vertex_property(v, id, PropertyValue::Int(8))
+            .unwrap();
+        assert_eq!(s.delta_count(), deltas + 1);
+        tx.commit().unwrap();
+        assert_eq!(after.vertex_property(v, id).unwrap(), PropertyValue::Int(7));
+
+        // An aborted creation leaves nothing visible and no deltas.
+        let mut tx = s.begin();
+        let deltas = s.delta_count();
+        let w = tx.create_vertex();
+        tx.add_label(w, person).unwrap();
+        tx.set_vertex_property(w, id, PropertyValue::Int(9))
+            .unwrap();
+        tx.abort();
+        assert_eq!(s.delta_count(), deltas);
+        assert!(!s.begin().vertex_exists(w));
+    }
 
     #[test]
     fn names_round_trip() {

@@ -90,6 +90,12 @@ pub struct Unwind {
 /// What is left to unwind for the current input row.
 enum Pending {
     List(std::vec::IntoIter<Value>),
+    /// `UNWIND $param` of a list: walks the parameter in place, copying one element per row
+    /// (copying the whole list first cost an extra allocation per element of a large batch).
+    Param {
+        index: usize,
+        next: usize,
+    },
     /// `UNWIND range(a, b, step)`: counted lazily, never materialised, so an enormous range is
     /// bounded by the query's time limit and interrupts rather than by memory.
     Range {
@@ -104,9 +110,17 @@ impl Pending {
         Pending::List(Vec::new().into_iter())
     }
 
-    fn next(&mut self) -> Option<Value> {
+    fn next(&mut self, params: &[Value]) -> Option<Value> {
         match self {
             Pending::List(it) => it.next(),
+            Pending::Param { index, next } => match params.get(*index) {
+                Some(Value::List(items)) => {
+                    let v = items.get(*next)?.clone();
+                    *next += 1;
+                    Some(v)
+                }
+                _ => None,
+            },
             Pending::Range { next, end, step } => {
                 let more = if *step > 0 {
                     *next <= *end
@@ -148,6 +162,14 @@ impl Unwind {
                 step: step as i128,
             });
         }
+        if let PExpr::Param(index) = &*self.expr {
+            if let Some(Value::List(_)) = ctx.params.get(*index) {
+                return Ok(Pending::Param {
+                    index: *index,
+                    next: 0,
+                });
+            }
+        }
         Ok(match self.expr.eval(frame, &ctx.eval())? {
             Value::List(items) => Pending::List(items.into_iter()),
             Value::Null => Pending::empty(),
@@ -159,7 +181,7 @@ impl Unwind {
 impl Cursor for Unwind {
     fn pull(&mut self, frame: &mut Frame, ctx: &mut ExecCtx<'_>) -> Result<bool> {
         loop {
-            if let Some(v) = self.pending.next() {
+            if let Some(v) = self.pending.next(ctx.params) {
                 ctx.tick()?;
                 frame[self.slot] = v;
                 return Ok(true);

@@ -1,0 +1,92 @@
+"""The Bolt worker pool (`--bolt-num-workers`): a few threads serve every connection.
+
+A worker must never block on one connection: not on a client that stops reading a large
+result, not on one that sends half a message, and a long query holds only the worker running
+it. Every read here has a deadline; nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import boltraw
+from boltraw import PULL, RESET, RUN, SUCCESS, message, version
+
+V44 = version(4, 4)
+
+
+def ready(server) -> boltraw.BoltConn:
+    return boltraw.connect(server.port, V44)
+
+
+def answers(conn: boltraw.BoltConn, value):
+    _, rows, _ = conn.query("RETURN $v AS v", {"v": value})
+    assert rows == [[value]]
+
+
+def replies_to_run_pull_reset(conn: boltraw.BoltConn) -> list:
+    """The tags of the three replies to RUN, PULL and a RESET sent after them."""
+    return [conn.read_message().tag for _ in range(3)]
+
+
+def test_a_client_that_stops_reading_holds_no_worker(server_with):
+    server = server_with("--bolt-num-workers=1")
+    stalled = ready(server)
+    other = ready(server)
+    try:
+        # Tens of MiB of records that nobody reads: the one worker must not wait for them.
+        stalled.run("UNWIND range(1, 3000000) AS x RETURN x, 'padding padding' AS p")
+        stalled.pull(-1)
+        for i in range(20):
+            answers(other, i)
+        with ready(server) as late:
+            answers(late, "a connection opened later is served too")
+    finally:
+        stalled.close()
+    answers(other, "after the stalled client left")
+
+
+def test_a_long_query_holds_only_its_worker(server_with):
+    server = server_with("--bolt-num-workers=2")
+    long = ready(server)
+    try:
+        long.run("UNWIND range(1, 1000000000000) AS x RETURN count(x)")
+        long.pull(-1)
+        # The other worker serves every other connection meanwhile.
+        conns = [ready(server) for _ in range(8)]
+        for round_ in range(5):
+            for c in conns:
+                answers(c, round_)
+        for c in conns:
+            c.close()
+        # RESET still reaches the long query through its worker's probe.
+        long.send(message(RESET))
+        tags = replies_to_run_pull_reset(long)
+        assert tags[2] == SUCCESS and tags[1] != SUCCESS, tags
+        answers(long, "after the RESET")
+    finally:
+        long.close()
+
+
+def test_many_pipelining_connections_on_one_worker(server_with):
+    server = server_with("--bolt-num-workers=1")
+    conns = [ready(server) for _ in range(40)]
+    try:
+        for round_ in range(3):
+            for i, c in enumerate(conns):
+                # Split across two sends, the second half later: partial input must not block.
+                data = message(RUN, "RETURN $v AS v", {"v": i * 10 + round_}, {}) + message(
+                    PULL, {"n": -1}
+                )
+                c.send(data[:5])
+            for i, c in enumerate(conns):
+                data = message(RUN, "RETURN $v AS v", {"v": i * 10 + round_}, {}) + message(
+                    PULL, {"n": -1}
+                )
+                c.send(data[5:])
+            for i, c in enumerate(conns):
+                head = c.read_message()
+                assert head.tag == SUCCESS, head
+                rows, _ = c.read_result()
+                assert rows == [[i * 10 + round_]]
+    finally:
+        for c in conns:
+            c.close()
