@@ -72,7 +72,7 @@ pub fn open(config: &Config) -> anyhow::Result<(Arc<Storage>, DataDir)> {
         )
         .context("cannot open the write-ahead log")?;
         let wal = Arc::new(wal);
-        storage.set_commit_sink(wal.clone());
+        storage.set_commit_sink(Arc::new(PoolAwareWal(wal.clone())));
         Some(wal)
     } else {
         warn!("the write-ahead log is disabled (--storage-wal-enabled=false): commits after the last snapshot are lost on restart");
@@ -204,6 +204,30 @@ fn check_wal_reaches_back(wal_dir: &Path, snapshot_ts: u64) -> anyhow::Result<()
         }
     }
     Ok(())
+}
+
+/// The WAL as the storage's commit sink, waiting for its flushes through
+/// [`crate::pool::while_blocked`] so that a Bolt worker waiting for an fsync lends its other
+/// connections (and a spare thread starts when every worker waits): otherwise a pool of two
+/// workers would let at most two commits share a flush.
+struct PoolAwareWal(Arc<Wal>);
+
+impl storage::CommitSink for PoolAwareWal {
+    fn on_commit(&self, record: &storage::CommitRecord) -> Result<(), String> {
+        self.0.on_commit(record)
+    }
+
+    fn defers_durability(&self) -> bool {
+        self.0.defers_durability()
+    }
+
+    fn wait_durable(&self, commit_ts: u64) -> Result<(), String> {
+        crate::pool::while_blocked(|| storage::CommitSink::wait_durable(&*self.0, commit_ts))
+    }
+
+    fn is_lost(&self, commit_ts: u64) -> bool {
+        storage::CommitSink::is_lost(&*self.0, commit_ts)
+    }
 }
 
 /// Takes the directory's lock file, or says which process holds it.

@@ -14,6 +14,12 @@
 //! idle for [`HELP_AFTER`] serves the ready connections of a worker whose current turn has
 //! lasted longer than that (epoll instances can be waited on from any thread; the one-shot
 //! registration still hands each report to one thread).
+//!
+//! A worker that must wait for something outside the server, such as a commit waiting for the
+//! write-ahead log's fsync ([`while_blocked`]), lends its connections while it waits: idle
+//! workers serve them at once, and when every worker is waiting, a spare thread is started (up
+//! to [`MAX_SPARES`]) so that other clients' commits can join the same fsync (group commit)
+//! instead of queueing behind a few blocked workers. Spares exit once nothing is blocked.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -30,6 +36,42 @@ use tracing::{debug, error, warn};
 
 use crate::connection::{Connection, Next};
 use crate::epoll::{Epoll, Event, READABLE};
+
+/// The most spare threads started while every worker is blocked (see the module doc).
+pub const MAX_SPARES: usize = 64;
+/// A spare with nothing to serve looks again after this long, and exits once nothing has been
+/// blocked for [`SPARE_LINGER`].
+const SPARE_POLL: Duration = Duration::from_micros(100);
+const SPARE_LINGER: Duration = Duration::from_millis(50);
+
+thread_local! {
+    /// The pool and worker (None: a spare) this thread serves, for [`while_blocked`].
+    static CURRENT: std::cell::RefCell<Option<(Arc<Pool>, Option<usize>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `wait`, a blocking wait outside the server (a WAL flush), letting other threads serve
+/// this worker's connections meanwhile. Outside a pool thread it just runs `wait`.
+pub fn while_blocked<R>(wait: impl FnOnce() -> R) -> R {
+    let current = CURRENT.with(|c| c.borrow().clone());
+    let Some((pool, me)) = current else {
+        return wait();
+    };
+    if let Some(me) = me {
+        pool.workers[me].lending.store(true, Ordering::Release);
+    }
+    let blocked = pool.blocked.fetch_add(1, Ordering::AcqRel) + 1;
+    let running = pool.workers.len() + pool.spares.load(Ordering::Acquire);
+    if blocked >= running && !pool.stop.load(Ordering::Acquire) {
+        pool.start_spare();
+    }
+    let result = wait();
+    pool.blocked.fetch_sub(1, Ordering::AcqRel);
+    if let Some(me) = me {
+        pool.workers[me].lending.store(false, Ordering::Release);
+    }
+    result
+}
 
 /// The token of the wake-up socket (connection ids start at 1).
 const WAKE_TOKEN: u64 = 0;
@@ -68,6 +110,8 @@ struct Worker {
     turn_since: AtomicU64,
     /// Connections at home here.
     conns: AtomicUsize,
+    /// The worker is blocked in [`while_blocked`]: others serve its connections.
+    lending: AtomicBool,
 }
 
 pub struct Pool {
@@ -81,6 +125,10 @@ pub struct Pool {
     /// every worker sees it from then on.
     wake: Mutex<UnixStream>,
     _wake_rx: UnixStream,
+    /// Threads inside [`while_blocked`].
+    blocked: AtomicUsize,
+    /// Spare threads running.
+    spares: AtomicUsize,
 }
 
 impl Pool {
@@ -96,6 +144,7 @@ impl Pool {
                     epoll,
                     turn_since: AtomicU64::new(0),
                     conns: AtomicUsize::new(0),
+                    lending: AtomicBool::new(false),
                 })
             })
             .collect::<std::io::Result<Vec<_>>>()?;
@@ -107,6 +156,8 @@ impl Pool {
             stop: AtomicBool::new(false),
             wake: Mutex::new(tx),
             _wake_rx: rx,
+            blocked: AtomicUsize::new(0),
+            spares: AtomicUsize::new(0),
         }))
     }
 
@@ -119,7 +170,10 @@ impl Pool {
                     .name(format!("bolt-worker-{i}"))
                     // Deeply nested queries parse and plan recursively (depth-capped).
                     .stack_size(8 << 20)
-                    .spawn(move || pool.work(i))
+                    .spawn(move || {
+                        CURRENT.with(|c| *c.borrow_mut() = Some((pool.clone(), Some(i))));
+                        pool.work(i)
+                    })
             })
             .collect()
     }
@@ -168,6 +222,16 @@ impl Pool {
         let _ = self.wake.lock().write(&[1]);
     }
 
+    /// How long an idle worker sleeps before looking for connections to help with: 1 ms while
+    /// some worker is blocked in [`while_blocked`].
+    fn nap_ms(&self) -> i32 {
+        if self.blocked.load(Ordering::Acquire) > 0 {
+            1
+        } else {
+            HELP_AFTER.as_millis() as i32
+        }
+    }
+
     fn now_micros(&self) -> u64 {
         self.started.elapsed().as_micros() as u64 + 1
     }
@@ -186,9 +250,9 @@ impl Pool {
                     (self.on_idle)();
                     idle_hook_at = Instant::now();
                 }
-                ready = own.wait(&mut events, HELP_AFTER.as_millis() as i32);
+                ready = own.wait(&mut events, self.nap_ms());
                 if matches!(ready, Ok(0)) {
-                    self.help(me, &mut buf);
+                    self.help(Some(me), &mut buf);
                     continue;
                 }
             }
@@ -206,40 +270,94 @@ impl Pool {
                     }
                     continue;
                 }
-                self.serve(me, ev.token, &mut buf);
+                self.serve(Some(me), ev.token, &mut buf);
             }
         }
     }
 
-    /// Serves the ready connections of workers stuck in a long turn (one each per call).
-    fn help(&self, me: usize, buf: &mut [u8]) {
+    /// Serves the ready connections of workers stuck in a long turn or blocked in
+    /// [`while_blocked`] (one each per call); returns how many it served.
+    fn help(&self, me: Option<usize>, buf: &mut [u8]) -> usize {
         let now = self.now_micros();
         let long = HELP_AFTER.as_micros() as u64;
+        let mut served = 0;
         for (i, w) in self.workers.iter().enumerate() {
             let since = w.turn_since.load(Ordering::Relaxed);
-            if i == me || since == 0 || now.saturating_sub(since) < long {
+            let stuck = since != 0 && now.saturating_sub(since) >= long;
+            if Some(i) == me || !(stuck || w.lending.load(Ordering::Acquire)) {
                 continue;
             }
             let mut events = [Event { token: 0 }; 1];
             if let Ok(1) = w.epoll.wait(&mut events, 0) {
                 if events[0].token != WAKE_TOKEN {
                     self.serve(me, events[0].token, buf);
+                    served += 1;
                 }
             }
         }
+        served
     }
 
-    /// One turn of one connection on worker `me`, then re-arm it (in its home epoll) or close.
-    fn serve(&self, me: usize, id: u64, buf: &mut [u8]) {
+    /// Starts a spare thread (unless [`MAX_SPARES`] run already).
+    fn start_spare(self: &Arc<Self>) {
+        if self
+            .spares
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_SPARES).then_some(n + 1)
+            })
+            .is_err()
+        {
+            return;
+        }
+        let pool = self.clone();
+        let started = std::thread::Builder::new()
+            .name("bolt-spare".into())
+            .stack_size(8 << 20)
+            .spawn(move || {
+                CURRENT.with(|c| *c.borrow_mut() = Some((pool.clone(), None)));
+                pool.spare();
+                CURRENT.with(|c| *c.borrow_mut() = None);
+            });
+        if let Err(e) = started {
+            self.spares.fetch_sub(1, Ordering::AcqRel);
+            warn!("cannot start a spare Bolt thread: {e}");
+        }
+    }
+
+    /// A spare's life: serve blocked workers' connections until nothing has been blocked for a
+    /// while.
+    fn spare(&self) {
+        let mut buf = vec![0u8; READ_BUFFER_BYTES];
+        let mut quiet_since = Instant::now();
+        while !self.stop.load(Ordering::Acquire) {
+            if self.help(None, &mut buf) > 0 {
+                quiet_since = Instant::now();
+                continue;
+            }
+            if self.blocked.load(Ordering::Acquire) > 0 {
+                quiet_since = Instant::now();
+            } else if quiet_since.elapsed() >= SPARE_LINGER {
+                break;
+            }
+            std::thread::sleep(SPARE_POLL);
+        }
+        self.spares.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// One turn of one connection on worker `me` (None: a spare), then re-arm it (in its home
+    /// epoll) or close.
+    fn serve(&self, me: Option<usize>, id: u64, buf: &mut [u8]) {
         let Some(slot) = self.conns.lock().get(&id).cloned() else {
             return;
         };
         let mut guard = slot.conn.lock();
         let Some(conn) = guard.as_mut() else { return };
-        let worker = &self.workers[me];
-        worker
-            .turn_since
-            .store(self.now_micros(), Ordering::Relaxed);
+        let worker = me.map(|me| &self.workers[me]);
+        if let Some(worker) = worker {
+            worker
+                .turn_since
+                .store(self.now_micros(), Ordering::Relaxed);
+        }
         let next = catch_unwind(AssertUnwindSafe(|| conn.on_ready(buf))).unwrap_or_else(|_| {
             error!(
                 connection = id,
@@ -247,7 +365,9 @@ impl Pool {
             );
             Next::Close
         });
-        worker.turn_since.store(0, Ordering::Relaxed);
+        if let Some(worker) = worker {
+            worker.turn_since.store(0, Ordering::Relaxed);
+        }
         if conn.handshaken() {
             slot.handshaken.store(true, Ordering::Release);
         }
