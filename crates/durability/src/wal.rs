@@ -278,15 +278,27 @@ impl Wal {
         inner.last_appended_ts = record.commit_ts;
         inner.unsynced += 1;
         if !self.group && inner.unsynced >= inner.config.flush_every_n_tx {
-            if let Err(e) = writer.sync() {
-                self.fail_unsynced(inner);
-                return Err(e);
-            }
-            inner.synced_len = writer.len();
-            inner.unsynced = 0;
-            self.durable_ts
-                .fetch_max(inner.last_appended_ts, Ordering::AcqRel);
+            self.sync_current(inner)?;
         }
+        Ok(())
+    }
+
+    /// Syncs the open segment if it holds unsynced records; on failure cuts them off.
+    fn sync_current(&self, inner: &mut Inner) -> Result<(), DurabilityError> {
+        let Some(writer) = inner.current.as_mut() else {
+            return Ok(());
+        };
+        if inner.unsynced == 0 {
+            return Ok(());
+        }
+        if let Err(e) = writer.sync() {
+            self.fail_unsynced(inner);
+            return Err(e);
+        }
+        inner.synced_len = writer.len();
+        inner.unsynced = 0;
+        self.durable_ts
+            .fetch_max(inner.last_appended_ts, Ordering::AcqRel);
         Ok(())
     }
 
@@ -387,20 +399,7 @@ impl Wal {
     pub fn sync(&self) -> Result<(), DurabilityError> {
         let _flusher = self.flush.lock();
         let mut guard = self.inner.lock();
-        let inner = &mut *guard;
-        if let Some(writer) = inner.current.as_mut() {
-            if inner.unsynced > 0 {
-                if let Err(e) = writer.sync() {
-                    self.fail_unsynced(inner);
-                    return Err(e);
-                }
-                inner.synced_len = writer.len();
-                inner.unsynced = 0;
-                self.durable_ts
-                    .fetch_max(inner.last_appended_ts, Ordering::AcqRel);
-            }
-        }
-        Ok(())
+        self.sync_current(&mut guard)
     }
 
     /// The segment being appended to, if any.
