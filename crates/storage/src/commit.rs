@@ -18,6 +18,7 @@ impl Storage {
             return Ok(CommitInfo {
                 commit_ts: None,
                 stats,
+                warnings: Vec::new(),
             });
         }
         // Resolve names before taking the engine lock; re-check the sink under it.
@@ -31,28 +32,34 @@ impl Storage {
             self.rollback(tx);
             return Err(err);
         }
-        match self.commit_sink() {
+        let sink = self.commit_sink();
+        match &sink {
             Some(sink) => {
                 let record = record.get_or_insert_with(|| self.redo_record(tx));
                 record.commit_ts = commit_ts;
-                self.finish_commit(clock, tx, &*sink, record)?;
+                self.finish_commit(clock, tx, &**sink, record)?;
             }
             None => {
                 self.publish(&mut clock, tx, commit_ts);
                 drop(clock);
             }
         }
-        self.after_commit(tx.ops.len() as u64);
+        // Visible, and no lock held: the sink's hook, then GC (which the hook need not wait for).
+        let warnings = sink.map_or_else(Vec::new, |sink| sink.after_commit(commit_ts));
+        self.maybe_gc(tx.ops.len() as u64);
         Ok(CommitInfo {
             commit_ts: Some(commit_ts),
             stats,
+            warnings,
         })
     }
 
     /// Hands `record` (of `tx`, at `record.commit_ts`, taken under `clock`) to `sink` and
     /// publishes it; on failure rolls `tx` back. Consumes the engine lock: with a sink that
     /// defers durability it is released while the flush runs (group commit), and the commit is
-    /// published only once the flush covered it.
+    /// published only once the flush covered it; a lost flush is reported to
+    /// [`CommitSink::on_lost`] after the rollback. The caller calls [`CommitSink::after_commit`]
+    /// on success (after releasing whatever else it holds).
     pub(crate) fn finish_commit(
         &self,
         mut clock: parking_lot::MutexGuard<'_, Clock>,
@@ -96,6 +103,7 @@ impl Storage {
                 drop(clock);
                 tx.touched = pending.objects;
                 self.rollback(tx);
+                sink.on_lost(commit_ts);
                 Err(StorageError::CommitSink(reason))
             }
         }
@@ -166,7 +174,7 @@ impl Storage {
     }
 
     /// Runs GC when the configured number of commits or changes has accumulated.
-    fn after_commit(&self, changes: u64) {
+    fn maybe_gc(&self, changes: u64) {
         let config = &self.config;
         let commits = self.commits_since_gc.fetch_add(1, Ordering::Relaxed) + 1;
         let changes = self.changes_since_gc.fetch_add(changes, Ordering::Relaxed) + changes;
@@ -313,18 +321,24 @@ impl Storage {
         }
         clock.next_ts = clock.next_ts.max(commit_ts + 1);
         match self.commit_sink() {
-            Some(sink) => self.finish_commit(clock, &mut tx, &*sink, record)?,
+            Some(sink) => {
+                self.finish_commit(clock, &mut tx, &*sink, record)?;
+                // A replica has nobody to tell about warnings.
+                sink.after_commit(commit_ts);
+            }
             None => {
                 self.publish(&mut clock, &mut tx, commit_ts);
                 drop(clock);
             }
         }
-        self.after_commit(tx.ops.len() as u64);
+        self.maybe_gc(tx.ops.len() as u64);
         Ok(())
     }
 
     /// Logs a schema change (index or constraint, already made in memory) as a record of its
     /// own with the next commit timestamp, so the WAL and replicas see it in commit order.
+    /// Calls [`CommitSink::after_commit`] (replication finishes its two-phase commit there) but
+    /// drops its warnings: schema changes report none.
     pub(crate) fn log_schema(&self, op: RedoOp) -> Result<(), StorageError> {
         let Some(sink) = self.commit_sink() else {
             return Ok(());
@@ -344,7 +358,9 @@ impl Storage {
             start_ts: commit_ts,
             ops: vec![op],
         };
-        self.finish_commit(clock, &mut tx, &*sink, &record)
+        self.finish_commit(clock, &mut tx, &*sink, &record)?;
+        sink.after_commit(commit_ts);
+        Ok(())
     }
 
     /// Applies one redo op. A no-op (label already there, edge already gone) means the record

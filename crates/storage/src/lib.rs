@@ -132,7 +132,9 @@ pub use gc::GcStats;
 pub use ids::{EdgeTypeId, Gid, LabelId, PropertyId};
 pub use index::{IndexInfo, PropIndexIter};
 pub use read::VertexIter;
-pub use record::{CommitInfo, CommitRecord, CommitSink, CommitStats, DeleteOutcome, RedoOp};
+pub use record::{
+    CommitInfo, CommitRecord, CommitSink, CommitStats, CommitWarning, DeleteOutcome, RedoOp,
+};
 pub use restore::{RestoreStats, Restorer};
 pub use scan::{PropertyRef, ScannedVertex};
 pub use storage::{Storage, StorageConfig};

@@ -155,6 +155,9 @@ impl RedoOp {
 ///   made the record durable or sent it on (or must be able to discard it).
 /// - [`Storage::apply_record`](crate::Storage::apply_record) calls the sink too (a replica logs
 ///   what it applies), so install the sink after WAL recovery, not before.
+/// - [`CommitSink::after_commit`] and [`CommitSink::on_lost`] are called with no storage lock
+///   held, on the committing thread: they may read the storage, but the committer waits for
+///   them.
 pub trait CommitSink: Send + Sync {
     /// Persist or forward `record`. `Err(reason)` vetoes the commit.
     fn on_commit(&self, record: &CommitRecord) -> Result<(), String>;
@@ -180,6 +183,37 @@ pub trait CommitSink: Send + Sync {
         let _ = commit_ts;
         false
     }
+
+    /// The commit at `commit_ts` (a record [`CommitSink::on_commit`] accepted) is now visible.
+    /// Called once per such commit, after every storage lock is released, on the committing
+    /// thread: by local commits, schema changes and [`Storage::apply_record`]. What it returns
+    /// reaches the committer in [`CommitInfo::warnings`] (local commits only; the other paths
+    /// drop it). The commit stands whatever happens here; replication uses it to finish
+    /// two-phase commits on replicas.
+    ///
+    /// [`Storage::apply_record`]: crate::Storage::apply_record
+    fn after_commit(&self, commit_ts: u64) -> Vec<CommitWarning> {
+        let _ = commit_ts;
+        Vec::new()
+    }
+
+    /// The record at `commit_ts`, which [`CommitSink::on_commit`] accepted, was rolled back
+    /// because [`CommitSink::wait_durable`] failed: it never became visible and never will (a
+    /// replicating sink tells its replicas to drop it). Called once, after the rollback, with no
+    /// storage lock held, on the committing thread.
+    fn on_lost(&self, commit_ts: u64) {
+        let _ = commit_ts;
+    }
+}
+
+/// Something a commit's caller should hear about although the commit succeeded (a replica
+/// that did not confirm it, ...), from [`CommitSink::after_commit`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitWarning {
+    /// A machine-readable code (the sink defines them).
+    pub code: String,
+    /// The message for the user.
+    pub title: String,
 }
 
 /// Counters of what a transaction changed (what Bolt reports as query statistics).
@@ -202,12 +236,15 @@ pub struct CommitStats {
 }
 
 /// The result of a successful commit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommitInfo {
     /// The commit timestamp, or `None` for a transaction that changed nothing (it takes no tick).
     pub commit_ts: Option<u64>,
     /// What the transaction changed.
     pub stats: CommitStats,
+    /// What the sink's [`CommitSink::after_commit`] reported (empty without a sink, or for a
+    /// transaction that changed nothing).
+    pub warnings: Vec<CommitWarning>,
 }
 
 /// What [`Transaction::delete_vertex`](crate::Transaction::delete_vertex) did.

@@ -24,6 +24,9 @@ struct GateState {
     durable: u64,
     lost: BTreeSet<u64>,
     waiting: usize,
+    /// What `on_lost` and `after_commit` were called with, in call order.
+    reported_lost: Vec<u64>,
+    finished: Vec<u64>,
 }
 
 impl Gate {
@@ -82,6 +85,15 @@ impl CommitSink for Gate {
 
     fn is_lost(&self, commit_ts: u64) -> bool {
         self.state.lock().lost.contains(&commit_ts)
+    }
+
+    fn on_lost(&self, commit_ts: u64) {
+        self.state.lock().reported_lost.push(commit_ts);
+    }
+
+    fn after_commit(&self, commit_ts: u64) -> Vec<storage::CommitWarning> {
+        self.state.lock().finished.push(commit_ts);
+        Vec::new()
     }
 }
 
@@ -162,12 +174,18 @@ fn a_lost_flush_rolls_back_and_never_becomes_visible() {
         Err(StorageError::CommitSink(reason)) => assert!(reason.contains("failed"), "{reason}"),
         other => panic!("expected the commit to fail, got {other:?}"),
     }
+    assert_eq!(gate.state.lock().reported_lost, vec![lost_ts]);
+    assert!(gate.state.lock().finished.is_empty());
     // A later commit is published past the lost timestamp; the lost one stays absent.
     let later = commit_vertex(&storage, 2);
     let appended = gate.await_waiters(1);
     gate.release(*appended.last().unwrap());
-    assert!(later.join().unwrap().unwrap().unwrap() > lost_ts);
+    let later_ts = later.join().unwrap().unwrap().unwrap();
+    assert!(later_ts > lost_ts);
     assert_eq!(visible_values(&storage), vec![2]);
+    let s = gate.state.lock();
+    assert_eq!(s.reported_lost, vec![lost_ts], "reported once");
+    assert_eq!(s.finished, vec![later_ts]);
 }
 
 #[test]
@@ -192,6 +210,8 @@ fn a_lost_commit_is_skipped_by_a_later_flush_that_covers_it() {
         Err(StorageError::CommitSink(_))
     ));
     assert_eq!(visible_values(&storage), vec![2]);
+    assert_eq!(gate.state.lock().reported_lost, vec![appended[0]]);
+    assert_eq!(gate.state.lock().finished, vec![appended[1]]);
     // The rolled-back vertex's object is free for new writers: nothing of it is left.
     let k = storage.property("k");
     let tx = storage.begin();
@@ -214,6 +234,7 @@ fn schema_changes_go_through_the_sink_in_commit_order() {
     gate.release(appended[0]);
     assert!(creator.join().unwrap().unwrap());
     assert_eq!(storage.last_commit_ts(), appended[0]);
+    let created_ts = appended[0];
 
     // A refused log entry undoes the index.
     let dropper = {
@@ -227,4 +248,8 @@ fn schema_changes_go_through_the_sink_in_commit_order() {
         Err(StorageError::CommitSink(_))
     ));
     assert!(storage.has_label_property_index(person, id));
+    // The created index finished (the hook ran); the refused drop was reported lost.
+    let s = gate.state.lock();
+    assert_eq!(s.finished, vec![created_ts]);
+    assert_eq!(s.reported_lost, vec![*appended.last().unwrap()]);
 }
