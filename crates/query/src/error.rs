@@ -70,6 +70,10 @@ impl QueryError {
                         StorageError::VertexHasEdges(_) | StorageError::Constraint(_) => {
                             "Neo.ClientError.Schema.ConstraintValidationFailed"
                         }
+                        // A write on a replica: the client must send it to the main instance.
+                        StorageError::ReadOnly => {
+                            "Memgraph.ClientError.MemgraphError.MemgraphError"
+                        }
                         _ => "Neo.DatabaseError.General.UnknownError",
                     }
                 }
@@ -91,5 +95,22 @@ impl QueryError {
 
     pub fn semantic(msg: impl Into<String>) -> Self {
         QueryError::Semantic(msg.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_on_a_replica_is_a_client_error() {
+        let err = QueryError::from(StorageError::ReadOnly);
+        assert_eq!(
+            err.code(),
+            "Memgraph.ClientError.MemgraphError.MemgraphError"
+        );
+        assert!(err
+            .to_string()
+            .contains("retry your query on the main instance"));
     }
 }

@@ -21,9 +21,20 @@ impl Storage {
                 warnings: Vec::new(),
             });
         }
+        if self.is_read_only() {
+            // Checked again under the engine lock; this spares building the record.
+            self.abort(tx);
+            return Err(StorageError::ReadOnly);
+        }
         // Resolve names before taking the engine lock; re-check the sink under it.
         let mut record = self.commit_sink().map(|_| self.redo_record(tx));
         let mut clock = self.clock.lock();
+        if self.is_read_only() {
+            clock.active.remove(&tx.start_ts);
+            drop(clock);
+            self.rollback(tx);
+            return Err(StorageError::ReadOnly);
+        }
         let commit_ts = clock.next_ts;
         clock.next_ts += 1;
         clock.active.remove(&tx.start_ts);
@@ -338,12 +349,15 @@ impl Storage {
     /// Logs a schema change (index or constraint, already made in memory) as a record of its
     /// own with the next commit timestamp, so the WAL and replicas see it in commit order.
     /// Calls [`CommitSink::after_commit`] (replication finishes its two-phase commit there) but
-    /// drops its warnings: schema changes report none.
+    /// drops its warnings: schema changes report none. Fails with [`StorageError::ReadOnly`] if
+    /// read-only mode was turned on since the caller checked (it then undoes its change).
     pub(crate) fn log_schema(&self, op: RedoOp) -> Result<(), StorageError> {
-        let Some(sink) = self.commit_sink() else {
+        let sink = self.commit_sink();
+        let mut clock = self.clock.lock();
+        self.check_not_read_only()?;
+        let Some(sink) = sink else {
             return Ok(());
         };
-        let mut clock = self.clock.lock();
         let commit_ts = clock.next_ts;
         clock.next_ts += 1;
         let mut tx = TxnState::new(

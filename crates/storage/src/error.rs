@@ -73,6 +73,16 @@ pub enum StorageError {
     /// object (a gid used twice, an edge whose end was not restored, ...).
     #[error("cannot restore the snapshot: {0}")]
     Restore(String),
+    /// The storage is read-only (a replica, see
+    /// [`Storage::set_read_only`](crate::Storage::set_read_only)): a local transaction that
+    /// changed something, or a schema change, was refused. The transaction was rolled back; the
+    /// schema was not changed. Not retryable here: the client must go to the main instance.
+    #[error(
+        "Write queries are forbidden on the replica instance. Replica instances accept only read \
+         queries, while the main instance accepts read and write queries. Please retry your \
+         query on the main instance."
+    )]
+    ReadOnly,
 }
 
 impl StorageError {
@@ -105,6 +115,13 @@ mod tests {
         );
         assert!(!StorageError::VertexNotFound(1).is_retryable());
         assert!(!StorageError::CommitSink("disk full".into()).is_retryable());
+        assert!(!StorageError::ReadOnly.is_retryable());
+        assert_eq!(
+            StorageError::ReadOnly.to_string(),
+            "Write queries are forbidden on the replica instance. Replica instances accept only \
+             read queries, while the main instance accepts read and write queries. Please retry \
+             your query on the main instance."
+        );
         assert_eq!(
             StorageError::not_found(ObjectRef::Edge(4)),
             StorageError::EdgeNotFound(4)

@@ -17,7 +17,11 @@
 //! order-independent sum of a hash keyed at random per restore over both sides, plus the
 //! counts), so a file whose ends disagree cannot leave the storage inconsistent.
 //!
-//! Indexes are created with [`Storage::create_index`] as soon as they are declared: on an empty
+//! Nothing of a restore goes through the commit sink, and read-only mode (a replica loading its
+//! main's snapshot) does not affect it: indexes and constraints are created directly, as replay
+//! creates them.
+//!
+//! Indexes are created as soon as they are declared: on an empty
 //! storage that is instant, and every vertex restored afterwards goes through the same index
 //! hook a writer uses (`Indexes::on_label_added`), so declaring indexes before the vertices (what
 //! a snapshot does) fills them without a second walk over the graph; declared later, the usual
@@ -346,7 +350,7 @@ impl Restorer<'_> {
         label: LabelId,
         property: Option<PropertyId>,
     ) -> Result<bool, StorageError> {
-        self.storage.create_index(label, property)
+        self.storage.build_index(label, property)
     }
 
     /// Declares a constraint; [`finish`](Restorer::finish) creates it over the restored data.
@@ -390,10 +394,10 @@ impl Restorer<'_> {
         for constraint in constraints {
             match constraint {
                 ConstraintInfo::Exists { label, property } => {
-                    storage.create_existence_constraint(label, property)?
+                    storage.add_existence_constraint(label, property)?
                 }
                 ConstraintInfo::Unique { label, properties } => {
-                    storage.create_unique_constraint(label, properties)?
+                    storage.add_unique_constraint(label, properties)?
                 }
             };
         }
@@ -438,6 +442,24 @@ mod tests {
 
     use super::*;
     use crate::StorageConfig;
+
+    #[test]
+    fn read_only_mode_does_not_stop_a_restore() {
+        let storage = Storage::new(StorageConfig::manual_gc());
+        storage.set_read_only(true);
+        let (person, id) = (storage.label("Person"), storage.property("id"));
+        let mut r = storage.restore(5).unwrap();
+        assert!(r.create_index(person, Some(id)).unwrap());
+        r.create_vertex(0, &[person], &[(id, 1i64.into())]).unwrap();
+        r.create_constraint(ConstraintInfo::Unique {
+            label: person,
+            properties: vec![id],
+        });
+        r.finish().unwrap();
+        assert!(storage.has_label_property_index(person, id));
+        assert_eq!(storage.constraint_info().len(), 1);
+        assert_eq!(storage.last_commit_ts(), 5);
+    }
 
     #[test]
     fn restores_gids_names_indexes_and_the_clock() {

@@ -5,6 +5,9 @@
 //!
 //! Replaying such a record ([`Storage::apply_schema_op`]) is idempotent: an index that already
 //! exists is no error, because a snapshot may already hold what a later record repeats.
+//!
+//! In read-only mode (a replica) every public function here fails with
+//! [`StorageError::ReadOnly`] before changing anything; replay is not affected.
 
 use crate::{ConstraintInfo, LabelId, PropertyId, RedoOp, Storage, StorageError};
 
@@ -16,6 +19,7 @@ impl Storage {
         label: LabelId,
         property: Option<PropertyId>,
     ) -> Result<bool, StorageError> {
+        self.check_not_read_only()?;
         if !self.build_index(label, property)? {
             return Ok(false);
         }
@@ -35,6 +39,7 @@ impl Storage {
         label: LabelId,
         property: Option<PropertyId>,
     ) -> Result<bool, StorageError> {
+        self.check_not_read_only()?;
         if !self.remove_index(label, property) {
             return Ok(false);
         }
@@ -57,6 +62,7 @@ impl Storage {
         label: LabelId,
         property: PropertyId,
     ) -> Result<bool, StorageError> {
+        self.check_not_read_only()?;
         if !self.add_existence_constraint(label, property)? {
             return Ok(false);
         }
@@ -77,6 +83,7 @@ impl Storage {
         label: LabelId,
         properties: Vec<PropertyId>,
     ) -> Result<bool, StorageError> {
+        self.check_not_read_only()?;
         if !self.add_unique_constraint(label, properties.clone())? {
             return Ok(false);
         }
@@ -92,6 +99,7 @@ impl Storage {
 
     /// `DROP CONSTRAINT ...`: an error naming it if there is no such constraint.
     pub fn drop_constraint(&self, constraint: &ConstraintInfo) -> Result<(), StorageError> {
+        self.check_not_read_only()?;
         self.remove_constraint(constraint)?;
         let op = match constraint {
             ConstraintInfo::Exists { label, property } => RedoOp::DropExistenceConstraint {

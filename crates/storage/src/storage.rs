@@ -15,9 +15,12 @@
 //!   (the WAL's group commit) the commit releases it while the flush runs and takes it again to
 //!   publish; until then the commit is invisible and `last_commit_ts` stays below it.
 //! - Transactions own an `Arc<Storage>`; the storage never points back at them.
+//! - `read_only` (a replica) is set under the engine lock and checked under it by every local
+//!   commit and schema change, so once [`Storage::set_read_only`] returns no local write takes a
+//!   commit timestamp. Replay ([`Storage::apply_record`]) ignores it.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
@@ -29,7 +32,9 @@ use crate::index::Indexes;
 use crate::mvcc::{View, TXN_ID_BASE};
 use crate::object::{Vertex, VertexTable};
 use crate::transaction::TxnState;
-use crate::{CommitSink, EdgeTypeId, Gid, LabelId, ObjectRef, PropertyId, Transaction};
+use crate::{
+    CommitSink, EdgeTypeId, Gid, LabelId, ObjectRef, PropertyId, StorageError, Transaction,
+};
 
 /// Tuning knobs. `StorageConfig::default()` is what the server uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -120,6 +125,8 @@ pub struct Storage {
     pub(crate) indexes: Indexes,
     /// Existence and uniqueness constraints (`constraint.rs`).
     pub(crate) constraints: Constraints,
+    /// Local writes are refused (a replica). Written under `clock`.
+    pub(crate) read_only: AtomicBool,
 }
 
 impl Storage {
@@ -150,6 +157,7 @@ impl Storage {
             edge_count: AtomicU64::new(0),
             indexes: Indexes::default(),
             constraints: Constraints::default(),
+            read_only: AtomicBool::new(false),
         })
     }
 
@@ -251,6 +259,32 @@ impl Storage {
 
     pub(crate) fn commit_sink(&self) -> Option<Arc<dyn CommitSink>> {
         self.sink.read().clone()
+    }
+
+    /// Turns read-only mode on or off (a replica turns it on). While on, committing a local
+    /// transaction that changed something fails with [`StorageError::ReadOnly`] (and rolls it
+    /// back), and so do index and constraint changes, before changing anything. Reads,
+    /// commits of transactions that changed nothing, replication's [`Storage::apply_record`]
+    /// and [`Storage::restore`] are not affected.
+    ///
+    /// Once `set_read_only(true)` returns, no local commit takes a commit timestamp; one that
+    /// took it earlier (waiting for its flush) still completes.
+    pub fn set_read_only(&self, on: bool) {
+        let _clock = self.clock.lock();
+        self.read_only.store(on, Ordering::Release);
+    }
+
+    /// Whether local writes are refused (see [`Storage::set_read_only`]).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only.load(Ordering::Acquire)
+    }
+
+    /// `Err(ReadOnly)` in read-only mode (schema changes check it before changing anything).
+    pub(crate) fn check_not_read_only(&self) -> Result<(), StorageError> {
+        if self.is_read_only() {
+            return Err(StorageError::ReadOnly);
+        }
+        Ok(())
     }
 
     /// Committed vertices minus committed vertex deletions (exact when no commit is in flight).
