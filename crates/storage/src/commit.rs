@@ -1,9 +1,10 @@
-//! Ending transactions: commit (timestamp, sink, publish), abort (undo in place), and replay of a
-//! [`CommitRecord`] at its own timestamp.
+//! Ending transactions: commit (timestamp, sink, publish), abort (undo in place), and the
+//! logging of schema changes. Replay of a [`CommitRecord`] ends its transaction through the same
+//! functions (`replay.rs`).
 
 use std::sync::atomic::Ordering;
 
-use crate::mvcc::{Action, View, TXN_ID_BASE};
+use crate::mvcc::{Action, View};
 use crate::record::Op;
 use crate::storage::{Clock, GcEntry, PendingCommit};
 use crate::transaction::TxnState;
@@ -149,7 +150,7 @@ impl Storage {
     }
 
     /// Makes `tx` visible at `commit_ts`. Runs under the engine lock (`clock`).
-    fn publish(&self, clock: &mut Clock, tx: &mut TxnState, commit_ts: u64) {
+    pub(crate) fn publish(&self, clock: &mut Clock, tx: &mut TxnState, commit_ts: u64) {
         tx.cell.publish(commit_ts);
         let objects = std::mem::take(&mut tx.touched);
         self.made_visible(clock, commit_ts, objects, tx.stats);
@@ -185,7 +186,7 @@ impl Storage {
     }
 
     /// Runs GC when the configured number of commits or changes has accumulated.
-    fn maybe_gc(&self, changes: u64) {
+    pub(crate) fn maybe_gc(&self, changes: u64) {
         let config = &self.config;
         let commits = self.commits_since_gc.fetch_add(1, Ordering::Relaxed) + 1;
         let changes = self.changes_since_gc.fetch_add(changes, Ordering::Relaxed) + changes;
@@ -285,67 +286,6 @@ impl Storage {
         }
     }
 
-    /// Replays `record` as one transaction committing at exactly `record.commit_ts` (WAL recovery,
-    /// replicas). Gids in the record become the same gids here; gaps are filled with placeholders.
-    ///
-    /// The record must be newer than [`Storage::last_commit_ts`]. Transactions already running
-    /// here do not see it (they keep their snapshot), ones that begin afterwards do, and the clock
-    /// moves past `commit_ts`. The commit sink is called with `record` itself. On any error
-    /// nothing is applied. Assumes no local transaction writes concurrently (a replica has none).
-    pub fn apply_record(&self, record: &CommitRecord) -> Result<(), StorageError> {
-        let commit_ts = record.commit_ts;
-        let invalid = |reason: String| StorageError::InvalidRecord { commit_ts, reason };
-        let snapshot_ts = self.last_commit_ts();
-        if commit_ts <= snapshot_ts || commit_ts >= TXN_ID_BASE {
-            return Err(invalid(format!("not after the last commit {snapshot_ts}")));
-        }
-        let mut tx = TxnState::new(
-            View {
-                txn_id: self.new_txn_id(),
-                snapshot_ts,
-            },
-            record.start_ts,
-        );
-        for (index, op) in record.ops.iter().enumerate() {
-            if let Err(err) = self.replay_op(&mut tx, op) {
-                self.rollback(&mut tx);
-                return Err(match err {
-                    err if err.is_retryable() => err,
-                    StorageError::InvalidRecord { reason, .. } => {
-                        invalid(format!("op {index}: {reason}"))
-                    }
-                    err => invalid(format!("op {index}: {err}")),
-                });
-            }
-        }
-        let mut clock = self.clock.lock();
-        if commit_ts <= clock.last_commit_ts {
-            let last = clock.last_commit_ts;
-            drop(clock);
-            self.rollback(&mut tx);
-            return Err(invalid(format!("not after the last commit {last}")));
-        }
-        if let Err(err) = self.check_constraints(&tx, false) {
-            drop(clock);
-            self.rollback(&mut tx);
-            return Err(err);
-        }
-        clock.next_ts = clock.next_ts.max(commit_ts + 1);
-        match self.commit_sink() {
-            Some(sink) => {
-                self.finish_commit(clock, &mut tx, &*sink, record)?;
-                // A replica has nobody to tell about warnings.
-                sink.after_commit(commit_ts);
-            }
-            None => {
-                self.publish(&mut clock, &mut tx, commit_ts);
-                drop(clock);
-            }
-        }
-        self.maybe_gc(tx.ops.len() as u64);
-        Ok(())
-    }
-
     /// Logs a schema change (index or constraint, already made in memory) as a record of its
     /// own with the next commit timestamp, so the WAL and replicas see it in commit order.
     /// Calls [`CommitSink::after_commit`] (replication finishes its two-phase commit there) but
@@ -375,48 +315,5 @@ impl Storage {
         self.finish_commit(clock, &mut tx, &*sink, &record)?;
         sink.after_commit(commit_ts);
         Ok(())
-    }
-
-    /// Applies one redo op. A no-op (label already there, edge already gone) means the record
-    /// does not match this storage, so it is an error.
-    fn replay_op(&self, tx: &mut TxnState, op: &RedoOp) -> Result<(), StorageError> {
-        let changed = match op {
-            op if op.is_schema() => self.apply_schema_op(op).map(|()| true)?,
-            RedoOp::CreateVertex { gid } => self.create_vertex_at(tx, *gid).map(|()| true)?,
-            RedoOp::DeleteVertex { gid } => self.delete_vertex(tx, *gid, false)?.deleted,
-            RedoOp::AddLabel { gid, label } => self.set_label(tx, *gid, self.label(label), true)?,
-            RedoOp::RemoveLabel { gid, label } => {
-                self.set_label(tx, *gid, self.label(label), false)?
-            }
-            RedoOp::SetVertexProperty { gid, key, value } => {
-                let object = ObjectRef::Vertex(*gid);
-                self.set_property(tx, object, self.property(key), value.clone())
-                    .map(|_| true)?
-            }
-            RedoOp::CreateEdge {
-                gid,
-                from,
-                to,
-                edge_type,
-            } => {
-                let ty = self.edge_type(edge_type);
-                self.create_edge(tx, *from, *to, ty, Some(*gid))
-                    .map(|_| true)?
-            }
-            RedoOp::DeleteEdge { gid } => self.delete_edge(tx, *gid)?,
-            RedoOp::SetEdgeProperty { gid, key, value } => {
-                let object = ObjectRef::Edge(*gid);
-                self.set_property(tx, object, self.property(key), value.clone())
-                    .map(|_| true)?
-            }
-            _ => unreachable!("schema ops are matched first"),
-        };
-        if changed {
-            Ok(())
-        } else {
-            Err(crate::write::invalid(
-                "the change is already in place".to_owned(),
-            ))
-        }
     }
 }

@@ -48,6 +48,13 @@ impl ConstraintSet {
     fn is_empty(&self) -> bool {
         self.exists.is_empty() && self.unique.is_empty()
     }
+
+    /// Whether a unique constraint on `label` over the same set of properties exists.
+    fn has_unique(&self, label: LabelId, properties: &[PropertyId]) -> bool {
+        self.unique
+            .iter()
+            .any(|u| u.label == label && same_set(&u.properties, properties))
+    }
 }
 
 /// The storage's constraint registry.
@@ -258,6 +265,69 @@ impl Storage {
             return Ok(false);
         }
         let _clock = self.clock.lock();
+        self.check_existing_exist(label, property)?;
+        set.exists.push((label, property));
+        *self.constraints.set.write() = Arc::new(set);
+        Ok(true)
+    }
+
+    /// `CREATE CONSTRAINT ON (n:L) ASSERT n.a, ... IS UNIQUE`. `Ok(false)` if it already exists;
+    /// an error if existing vertices share values.
+    pub(crate) fn add_unique_constraint(
+        &self,
+        label: LabelId,
+        properties: Vec<PropertyId>,
+    ) -> Result<bool, StorageError> {
+        let _ddl = self.constraints.ddl.lock();
+        let mut set = (*self.constraint_set()).clone();
+        if set.has_unique(label, &properties) {
+            return Ok(false);
+        }
+        let _clock = self.clock.lock();
+        let entries = self.existing_unique_entries(label, &properties)?;
+        set.unique.push(Arc::new(Unique {
+            label,
+            properties,
+            entries: Mutex::new(entries),
+        }));
+        *self.constraints.set.write() = Arc::new(set);
+        Ok(true)
+    }
+
+    /// Whether creating `constraint` now would succeed (without creating it): `Ok` if it exists
+    /// already or the committed vertices satisfy it, else the error creating it would return.
+    /// Replicated schema records are checked so when prepared and applied when committed.
+    pub(crate) fn check_new_constraint(
+        &self,
+        constraint: &ConstraintInfo,
+    ) -> Result<(), StorageError> {
+        let _ddl = self.constraints.ddl.lock();
+        let set = self.constraint_set();
+        match constraint {
+            ConstraintInfo::Exists { label, property } => {
+                if set.exists.contains(&(*label, *property)) {
+                    return Ok(());
+                }
+                let _clock = self.clock.lock();
+                self.check_existing_exist(*label, *property)
+            }
+            ConstraintInfo::Unique { label, properties } => {
+                if set.has_unique(*label, properties) {
+                    return Ok(());
+                }
+                let _clock = self.clock.lock();
+                self.existing_unique_entries(*label, properties).map(|_| ())
+            }
+        }
+    }
+
+    /// An error naming the constraint if a committed vertex has `label` but not `property`.
+    /// The caller holds the engine lock (no commit slips in between the check and its use).
+    fn check_existing_exist(
+        &self,
+        label: LabelId,
+        property: PropertyId,
+    ) -> Result<(), StorageError> {
         let view = latest_view(u64::MAX);
         for gid in 0..self.vertex_gid_bound() {
             let Some(slot) = self.vertex_slot(gid) else {
@@ -273,33 +343,21 @@ impl Storage {
                 }
             }
         }
-        set.exists.push((label, property));
-        *self.constraints.set.write() = Arc::new(set);
-        Ok(true)
+        Ok(())
     }
 
-    /// `CREATE CONSTRAINT ON (n:L) ASSERT n.a, ... IS UNIQUE`. `Ok(false)` if it already exists;
-    /// an error if existing vertices share values.
-    pub(crate) fn add_unique_constraint(
+    /// The entries of a new unique constraint over the committed vertices, or an error if two of
+    /// them share values (or `properties` is empty). The caller holds the engine lock.
+    fn existing_unique_entries(
         &self,
         label: LabelId,
-        properties: Vec<PropertyId>,
-    ) -> Result<bool, StorageError> {
+        properties: &[PropertyId],
+    ) -> Result<BTreeSet<(IndexKey, Gid)>, StorageError> {
         if properties.is_empty() {
             return Err(StorageError::Constraint(
                 "A unique constraint needs at least one property.".into(),
             ));
         }
-        let _ddl = self.constraints.ddl.lock();
-        let mut set = (*self.constraint_set()).clone();
-        if set
-            .unique
-            .iter()
-            .any(|u| u.label == label && same_set(&u.properties, &properties))
-        {
-            return Ok(false);
-        }
-        let _clock = self.clock.lock();
         let view = latest_view(u64::MAX);
         let mut entries = BTreeSet::new();
         for gid in 0..self.vertex_gid_bound() {
@@ -307,7 +365,7 @@ impl Storage {
                 continue;
             };
             let data = slot.data.lock();
-            let Some((labels, values)) = version_of(&data, view, &properties) else {
+            let Some((labels, values)) = version_of(&data, view, properties) else {
                 continue;
             };
             if labels.binary_search(&label).is_err() {
@@ -324,19 +382,13 @@ impl Storage {
                 if duplicate {
                     return Err(StorageError::Constraint(format!(
                         "Unable to create unique constraint {}, because an existing node violates it.",
-                        self.describe(label, &properties)
+                        self.describe(label, properties)
                     )));
                 }
                 entries.insert((key, gid));
             }
         }
-        set.unique.push(Arc::new(Unique {
-            label,
-            properties,
-            entries: Mutex::new(entries),
-        }));
-        *self.constraints.set.write() = Arc::new(set);
-        Ok(true)
+        Ok(entries)
     }
 
     /// `DROP CONSTRAINT ...`: an error naming it if there is no such constraint.

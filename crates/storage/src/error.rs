@@ -60,8 +60,10 @@ pub enum StorageError {
     /// [`EDGE_TYPE_LIMIT`](crate::EDGE_TYPE_LIMIT) relationship types). Nothing was changed.
     #[error("{0}")]
     Limit(String),
-    /// [`Storage::apply_record`](crate::Storage::apply_record) was given a record that does not
-    /// fit this storage (stale timestamp, reused gid, missing object, ...). Nothing was applied.
+    /// [`Storage::apply_record`](crate::Storage::apply_record) or
+    /// [`Storage::prepare_record`](crate::Storage::prepare_record) was given a record that does
+    /// not fit this storage (stale timestamp, reused gid, missing object, ...), or came while
+    /// another record was prepared and not yet committed or aborted. Nothing was applied.
     #[error("cannot apply commit record {commit_ts}: {reason}")]
     InvalidRecord {
         /// The record's commit timestamp.

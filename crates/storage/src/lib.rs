@@ -2,7 +2,8 @@
 //!
 //! Synchronous and lock-based: no async, no I/O. Durability and replication plug in through
 //! [`CommitSink`] (every commit, in order, as a self-contained [`CommitRecord`]) and
-//! [`Storage::apply_record`] (replay at the record's own timestamp).
+//! [`Storage::apply_record`] (replay at the record's own timestamp, or in two phases with
+//! [`Storage::prepare_record`]). A replica sets [`Storage::set_read_only`].
 //!
 //! ```
 //! use storage::{PropertyValue, Storage, StorageConfig};
@@ -29,7 +30,8 @@
 //! | `transaction.rs` | [`Transaction`], the per-transaction state (redo log, touched objects) |
 //! | `write.rs` / `read.rs` | the write and read operations a transaction delegates to |
 //! | `scan.rs` | [`Transaction::scan_vertices`]: gid-range scans, one lock per vertex |
-//! | `commit.rs` | commit, abort, [`Storage::apply_record`] |
+//! | `commit.rs` | commit, abort, logging schema changes |
+//! | `replay.rs` | [`Storage::apply_record`], [`Storage::prepare_record`] and [`PreparedRecord`] |
 //! | `restore.rs` | [`Storage::restore`]: bulk-loading a snapshot into an empty storage |
 //! | `gc.rs` | [`Storage::gc`]: unlinking old deltas, freeing deleted objects |
 //! | `index.rs` | label and label+property indexes: entries, builds, seeks, sweeps |
@@ -115,6 +117,7 @@ mod mvcc;
 mod object;
 mod read;
 mod record;
+mod replay;
 mod restore;
 mod scan;
 mod schema;
@@ -135,6 +138,7 @@ pub use read::VertexIter;
 pub use record::{
     CommitInfo, CommitRecord, CommitSink, CommitStats, CommitWarning, DeleteOutcome, RedoOp,
 };
+pub use replay::PreparedRecord;
 pub use restore::{RestoreStats, Restorer};
 pub use scan::{PropertyRef, ScannedVertex};
 pub use storage::{Storage, StorageConfig};

@@ -153,7 +153,8 @@ impl RedoOp {
 /// - Returning `Err` aborts the transaction: nothing of it becomes visible, and the committer gets
 ///   [`StorageError::CommitSink`](crate::StorageError::CommitSink). The sink must then not have
 ///   made the record durable or sent it on (or must be able to discard it).
-/// - [`Storage::apply_record`](crate::Storage::apply_record) calls the sink too (a replica logs
+/// - [`Storage::apply_record`](crate::Storage::apply_record) and
+///   [`PreparedRecord::commit`](crate::PreparedRecord::commit) call the sink too (a replica logs
 ///   what it applies), so install the sink after WAL recovery, not before.
 /// - [`CommitSink::after_commit`] and [`CommitSink::on_lost`] are called with no storage lock
 ///   held, on the committing thread: they may read the storage, but the committer waits for
@@ -186,12 +187,13 @@ pub trait CommitSink: Send + Sync {
 
     /// The commit at `commit_ts` (a record [`CommitSink::on_commit`] accepted) is now visible.
     /// Called once per such commit, after every storage lock is released, on the committing
-    /// thread: by local commits, schema changes and [`Storage::apply_record`]. What it returns
-    /// reaches the committer in [`CommitInfo::warnings`] (local commits only; the other paths
-    /// drop it). The commit stands whatever happens here; replication uses it to finish
-    /// two-phase commits on replicas.
+    /// thread: by local commits, schema changes, [`Storage::apply_record`] and
+    /// [`PreparedRecord::commit`]. What it returns reaches the committer in
+    /// [`CommitInfo::warnings`] (local commits only; the other paths drop it). The commit stands
+    /// whatever happens here; replication uses it to finish two-phase commits on replicas.
     ///
     /// [`Storage::apply_record`]: crate::Storage::apply_record
+    /// [`PreparedRecord::commit`]: crate::PreparedRecord::commit
     fn after_commit(&self, commit_ts: u64) -> Vec<CommitWarning> {
         let _ = commit_ts;
         Vec::new()

@@ -116,14 +116,16 @@ impl Storage {
         let clock = self.clock.lock();
         if clock.last_commit_ts != 0
             || !clock.active.is_empty()
+            || clock.replaying.is_some()
             || self.vertex_gid_bound() != 0
             || self.edge_gid_bound() != 0
         {
             return Err(refuse(format!(
-                "the storage is not empty (last commit {}, {} running transactions, vertex gid \
-                 bound {}, edge gid bound {})",
+                "the storage is not empty (last commit {}, {} running transactions, replicated \
+                 record in flight {:?}, vertex gid bound {}, edge gid bound {})",
                 clock.last_commit_ts,
                 clock.active.len(),
+                clock.replaying,
                 self.vertex_gid_bound(),
                 self.edge_gid_bound()
             )));

@@ -4,7 +4,9 @@
 //! refuses it (a full disk), the in-memory change is undone and the caller gets the error.
 //!
 //! Replaying such a record ([`Storage::apply_schema_op`]) is idempotent: an index that already
-//! exists is no error, because a snapshot may already hold what a later record repeats.
+//! exists is no error, because a snapshot may already hold what a later record repeats. A
+//! replayed schema op is checked when its record is prepared ([`Storage::check_schema_op`]) and
+//! applied when it commits (`replay.rs`), undone ([`inverse_schema_op`]) if that commit fails.
 //!
 //! In read-only mode (a replica) every public function here fails with
 //! [`StorageError::ReadOnly`] before changing anything; replay is not affected.
@@ -125,49 +127,70 @@ impl Storage {
         })
     }
 
-    /// Replays a schema op from a record (WAL recovery, a replica). Idempotent.
-    pub(crate) fn apply_schema_op(&self, op: &RedoOp) -> Result<(), StorageError> {
-        match op {
+    /// Replays a schema op from a record (WAL recovery, a replica). Idempotent: `Ok(false)` if
+    /// the schema already was that way (nothing to undo).
+    pub(crate) fn apply_schema_op(&self, op: &RedoOp) -> Result<bool, StorageError> {
+        let changed = match op {
             RedoOp::CreateIndex { label, property } => {
                 let property = property.as_deref().map(|p| self.property(p));
-                self.build_index(self.label(label), property)?;
+                self.build_index(self.label(label), property)?
             }
             RedoOp::DropIndex { label, property } => {
                 let property = property.as_deref().map(|p| self.property(p));
-                self.remove_index(self.label(label), property);
+                self.remove_index(self.label(label), property)
             }
             RedoOp::CreateExistenceConstraint { label, property } => {
-                self.add_existence_constraint(self.label(label), self.property(property))?;
+                self.add_existence_constraint(self.label(label), self.property(property))?
             }
             RedoOp::CreateUniqueConstraint { label, properties } => {
                 let properties = properties.iter().map(|p| self.property(p)).collect();
-                self.add_unique_constraint(self.label(label), properties)?;
+                self.add_unique_constraint(self.label(label), properties)?
             }
-            RedoOp::DropExistenceConstraint { label, property } => {
-                let constraint = ConstraintInfo::Exists {
-                    label: self.label(label),
-                    property: self.property(property),
+            RedoOp::DropExistenceConstraint { .. } | RedoOp::DropUniqueConstraint { .. } => {
+                let Some(constraint) = self.constraint_of(op) else {
+                    return Err(not_schema(op));
                 };
-                if self.constraint_info().contains(&constraint) {
+                let exists = self.constraint_info().contains(&constraint);
+                if exists {
                     self.remove_constraint(&constraint)?;
                 }
+                exists
             }
-            RedoOp::DropUniqueConstraint { label, properties } => {
-                let constraint = ConstraintInfo::Unique {
-                    label: self.label(label),
-                    properties: properties.iter().map(|p| self.property(p)).collect(),
-                };
-                if self.constraint_info().contains(&constraint) {
-                    self.remove_constraint(&constraint)?;
+            _ => return Err(not_schema(op)),
+        };
+        Ok(changed)
+    }
+
+    /// Checks that [`Storage::apply_schema_op`] would succeed now, changing nothing: only
+    /// constraint creations can fail (existing vertices that violate them).
+    pub(crate) fn check_schema_op(&self, op: &RedoOp) -> Result<(), StorageError> {
+        match op {
+            RedoOp::CreateExistenceConstraint { .. } | RedoOp::CreateUniqueConstraint { .. } => {
+                match self.constraint_of(op) {
+                    Some(constraint) => self.check_new_constraint(&constraint),
+                    None => Err(not_schema(op)),
                 }
             }
-            _ => {
-                return Err(crate::write::invalid(format!(
-                    "{op:?} is not a schema change"
-                )))
-            }
+            op if op.is_schema() => Ok(()),
+            _ => Err(not_schema(op)),
         }
-        Ok(())
+    }
+
+    /// The constraint a constraint op names (interning its names), `None` for other ops.
+    fn constraint_of(&self, op: &RedoOp) -> Option<ConstraintInfo> {
+        match op {
+            RedoOp::CreateExistenceConstraint { label, property }
+            | RedoOp::DropExistenceConstraint { label, property } => Some(ConstraintInfo::Exists {
+                label: self.label(label),
+                property: self.property(property),
+            }),
+            RedoOp::CreateUniqueConstraint { label, properties }
+            | RedoOp::DropUniqueConstraint { label, properties } => Some(ConstraintInfo::Unique {
+                label: self.label(label),
+                properties: properties.iter().map(|p| self.property(p)).collect(),
+            }),
+            _ => None,
+        }
     }
 
     fn property_names(&self, properties: &[PropertyId]) -> Vec<String> {
@@ -191,4 +214,29 @@ impl Storage {
         }
         result
     }
+}
+
+fn not_schema(op: &RedoOp) -> StorageError {
+    crate::write::invalid(format!("{op:?} is not a schema change"))
+}
+
+/// The schema op that undoes `op` (`None` for a data op): create and drop swap.
+pub(crate) fn inverse_schema_op(op: &RedoOp) -> Option<RedoOp> {
+    Some(match op.clone() {
+        RedoOp::CreateIndex { label, property } => RedoOp::DropIndex { label, property },
+        RedoOp::DropIndex { label, property } => RedoOp::CreateIndex { label, property },
+        RedoOp::CreateExistenceConstraint { label, property } => {
+            RedoOp::DropExistenceConstraint { label, property }
+        }
+        RedoOp::DropExistenceConstraint { label, property } => {
+            RedoOp::CreateExistenceConstraint { label, property }
+        }
+        RedoOp::CreateUniqueConstraint { label, properties } => {
+            RedoOp::DropUniqueConstraint { label, properties }
+        }
+        RedoOp::DropUniqueConstraint { label, properties } => {
+            RedoOp::CreateUniqueConstraint { label, properties }
+        }
+        _ => return None,
+    })
 }

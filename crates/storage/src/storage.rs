@@ -79,6 +79,9 @@ pub(crate) struct Clock {
     /// timestamp. They are invisible (their cell still holds the transaction id) until a flush
     /// covers them; then whoever learns of it publishes every one up to its own, in order.
     pub(crate) pending: BTreeMap<u64, PendingCommit>,
+    /// The commit timestamp of the replicated record being applied (from the start of its
+    /// prepare to the end of its commit or abort): one at a time (`replay.rs`).
+    pub(crate) replaying: Option<u64>,
 }
 
 /// A commit waiting for its sink's flush (see [`Clock::pending`]).
@@ -145,6 +148,7 @@ impl Storage {
                 last_commit_ts: 0,
                 active: BTreeMap::new(),
                 pending: BTreeMap::new(),
+                replaying: None,
             }),
             last_commit: AtomicU64::new(0),
             next_txn_id: AtomicU64::new(TXN_ID_BASE),
@@ -264,8 +268,9 @@ impl Storage {
     /// Turns read-only mode on or off (a replica turns it on). While on, committing a local
     /// transaction that changed something fails with [`StorageError::ReadOnly`] (and rolls it
     /// back), and so do index and constraint changes, before changing anything. Reads,
-    /// commits of transactions that changed nothing, replication's [`Storage::apply_record`]
-    /// and [`Storage::restore`] are not affected.
+    /// commits of transactions that changed nothing, and replication's
+    /// [`Storage::apply_record`], [`Storage::prepare_record`] and [`Storage::restore`] are not
+    /// affected.
     ///
     /// Once `set_read_only(true)` returns, no local commit takes a commit timestamp; one that
     /// took it earlier (waiting for its flush) still completes.
