@@ -25,4 +25,7 @@ pub use snapshot::{
     apply_retention, list_snapshots, load_snapshot, newest_valid_snapshot, write_snapshot,
     SnapshotInfo,
 };
-pub use wal::{recover, segment_headers, Recovery, Wal, WalConfig};
+pub use wal::{
+    read_frames_after, recover, segment_headers, FrameBatch, ReadBackError, Recovery, Wal,
+    WalConfig,
+};

@@ -9,6 +9,7 @@
 //! | 4 | format version ([`FORMAT_VERSION`]) |
 //! | 8 | sequence number of the segment (1, 2, ... in the directory) |
 //! | 8 | commit timestamp of the segment's first record |
+//! | 8 | commit timestamp of the last record before this segment (0: the log starts from an empty database); format 2 on |
 //! | 2 | epoch length (at most [`MAX_EPOCH_BYTES`]) |
 //! | n | epoch (UTF-8): the history this log belongs to (replication compares epochs) |
 //! | 4 | CRC-32 of all the header bytes before it |
@@ -27,13 +28,18 @@ use std::path::{Path, PathBuf};
 
 use storage::CommitRecord;
 
-use crate::codec::{decode_frame, read_full, Frame, FRAME_HEADER_BYTES, MAX_RECORD_BYTES};
+use crate::codec::{
+    check_frame, decode_frame, decode_prefix, read_full, Frame, RawFrame, FRAME_HEADER_BYTES,
+    MAX_RECORD_BYTES,
+};
 use crate::error::DurabilityError;
 
 /// The first bytes of every WAL segment.
 pub const MAGIC: [u8; 8] = *b"FGRAPHWL";
 /// The segment format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest segment format this build still reads (it lacks `prev_commit_ts`).
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
 /// The longest epoch a header may carry.
 pub const MAX_EPOCH_BYTES: usize = 64;
 /// How far past a bad frame [`scan`] looks for a valid one before calling the bad frame a
@@ -46,6 +52,10 @@ const RESYNC_WINDOW_BYTES: usize = 2 * MAX_RECORD_BYTES;
 pub struct SegmentHeader {
     pub sequence: u64,
     pub first_commit_ts: u64,
+    /// The commit timestamp of the last record before this segment's first (in the previous
+    /// segment, or the state the log started from): the segment and its successors hold every
+    /// commit after it. Replication's catch-up reads the log from here.
+    pub prev_commit_ts: u64,
     pub epoch: String,
 }
 
@@ -53,11 +63,12 @@ impl SegmentHeader {
     fn encode(&self) -> Vec<u8> {
         let epoch = self.epoch.as_bytes();
         assert!(epoch.len() <= MAX_EPOCH_BYTES, "epoch too long");
-        let mut out = Vec::with_capacity(34 + epoch.len());
+        let mut out = Vec::with_capacity(42 + epoch.len());
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         out.extend_from_slice(&self.sequence.to_le_bytes());
         out.extend_from_slice(&self.first_commit_ts.to_le_bytes());
+        out.extend_from_slice(&self.prev_commit_ts.to_le_bytes());
         out.extend_from_slice(&(epoch.len() as u16).to_le_bytes());
         out.extend_from_slice(epoch);
         let crc = crc32fast::hash(&out);
@@ -71,7 +82,7 @@ impl SegmentHeader {
             path: path.to_owned(),
             reason: reason.to_owned(),
         };
-        let mut fixed = [0u8; 30];
+        let mut fixed = [0u8; 20];
         if read_full(r, &mut fixed).map_err(DurabilityError::file(path))? < fixed.len() {
             return Err(bad("shorter than a header"));
         }
@@ -79,22 +90,40 @@ impl SegmentHeader {
             return Err(bad("wrong magic bytes"));
         }
         let version = u32::from_le_bytes(fixed[8..12].try_into().expect("4 bytes"));
-        if version != FORMAT_VERSION {
+        if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(bad(&format!(
-                "format version {version}; this build reads version {FORMAT_VERSION}"
+                "format version {version}; this build reads versions {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION}"
             )));
         }
         let sequence = u64::from_le_bytes(fixed[12..20].try_into().expect("8 bytes"));
-        let first_commit_ts = u64::from_le_bytes(fixed[20..28].try_into().expect("8 bytes"));
-        let epoch_len = u16::from_le_bytes(fixed[28..30].try_into().expect("2 bytes")) as usize;
+        // Version 1 has no prev_commit_ts: 10 more fixed bytes instead of 18.
+        let mut more = vec![0u8; if version == 1 { 10 } else { 18 }];
+        if read_full(r, &mut more).map_err(DurabilityError::file(path))? < more.len() {
+            return Err(bad("shorter than a header"));
+        }
+        let first_commit_ts = u64::from_le_bytes(more[0..8].try_into().expect("8 bytes"));
+        let prev_commit_ts = if version == 1 {
+            // Unknown: as much as format 1 promised (the first segment starts the log).
+            if sequence == 1 {
+                0
+            } else {
+                first_commit_ts.saturating_sub(1)
+            }
+        } else {
+            u64::from_le_bytes(more[8..16].try_into().expect("8 bytes"))
+        };
+        let n = more.len();
+        let epoch_len = u16::from_le_bytes(more[n - 2..n].try_into().expect("2 bytes")) as usize;
         if epoch_len > MAX_EPOCH_BYTES {
             return Err(bad("epoch longer than 64 bytes"));
         }
+        let mut fixed = fixed.to_vec();
+        fixed.extend_from_slice(&more);
         let mut rest = vec![0u8; epoch_len + 4];
         if read_full(r, &mut rest).map_err(DurabilityError::file(path))? < rest.len() {
             return Err(bad("shorter than its header"));
         }
-        let mut all = fixed.to_vec();
+        let mut all = fixed;
         all.extend_from_slice(&rest[..epoch_len]);
         let crc = u32::from_le_bytes(rest[epoch_len..].try_into().expect("4 bytes"));
         if crc32fast::hash(&all) != crc {
@@ -106,6 +135,7 @@ impl SegmentHeader {
             SegmentHeader {
                 sequence,
                 first_commit_ts,
+                prev_commit_ts,
                 epoch,
             },
             all.len() as u64 + 4,
@@ -245,6 +275,47 @@ pub fn scan(
             file_len,
             tail: Tail::Torn { offset, reason },
         });
+    }
+}
+
+/// Hands each whole, valid frame of segment `path` to `visit` with its commit timestamp, as
+/// stored, until `visit` returns `false` or the valid frames end (a frame still being written
+/// ends them). Returns `true` if every frame was visited.
+pub fn read_raw_frames(
+    path: &Path,
+    mut visit: impl FnMut(u64, &[u8]) -> bool,
+) -> Result<bool, DurabilityError> {
+    let file = File::open(path).map_err(DurabilityError::file(path))?;
+    let mut r = BufReader::with_capacity(1 << 20, file);
+    SegmentHeader::read(path, &mut r)?;
+    let mut frame = Vec::with_capacity(1 << 16);
+    loop {
+        frame.resize(FRAME_HEADER_BYTES, 0);
+        if read_full(&mut r, &mut frame).map_err(DurabilityError::file(path))? < FRAME_HEADER_BYTES
+        {
+            return Ok(true);
+        }
+        let len = u32::from_le_bytes(frame[0..4].try_into().expect("4 bytes")) as usize;
+        if len > MAX_RECORD_BYTES {
+            return Ok(true);
+        }
+        frame.resize(FRAME_HEADER_BYTES + len, 0);
+        if read_full(&mut r, &mut frame[FRAME_HEADER_BYTES..])
+            .map_err(DurabilityError::file(path))?
+            < len
+        {
+            return Ok(true);
+        }
+        let RawFrame::Whole { payload, .. } = check_frame(&frame) else {
+            return Ok(true);
+        };
+        // A record's commit timestamp is its first field.
+        let Ok((ts, _)) = decode_prefix::<u64>(payload) else {
+            return Ok(true);
+        };
+        if !visit(ts, &frame) {
+            return Ok(false);
+        }
     }
 }
 

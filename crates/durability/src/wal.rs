@@ -38,6 +38,10 @@ pub struct WalConfig {
     pub flush_every_n_tx: u64,
     /// The epoch written into new segment headers.
     pub epoch: String,
+    /// The commit timestamp of the state the log continues from when it has no segment yet
+    /// (a recovered snapshot's, or 0 for an empty database): the first segment's
+    /// `prev_commit_ts`.
+    pub base_ts: u64,
 }
 
 /// What [`recover`] read.
@@ -179,7 +183,6 @@ struct Inner {
     synced_len: u64,
     /// The commit timestamp of the newest appended record (0: none yet).
     last_appended_ts: u64,
-    buf: Vec<u8>,
 }
 
 /// The log a server appends every commit to (install it as the storage's commit sink).
@@ -217,7 +220,7 @@ impl Wal {
             None => (None, 1),
         };
         let synced_len = current.as_ref().map_or(0, SegmentWriter::len);
-        let last = recovered.last_commit_ts.unwrap_or(0);
+        let last = recovered.last_commit_ts.unwrap_or(0).max(config.base_ts);
         let group = config.flush_every_n_tx <= 1;
         Ok(Wal {
             inner: Mutex::new(Inner {
@@ -227,7 +230,6 @@ impl Wal {
                 unsynced: 0,
                 synced_len,
                 last_appended_ts: last,
-                buf: Vec::with_capacity(64 * 1024),
             }),
             flush: Mutex::new(()),
             durable_ts: AtomicU64::new(last),
@@ -241,14 +243,21 @@ impl Wal {
     /// record is durable only after [`Wal::wait_durable`] (or [`Wal::sync`]). See the module doc
     /// for failures.
     pub fn append(&self, record: &CommitRecord) -> Result<(), DurabilityError> {
+        let mut frame = Vec::new();
+        encode_frame(record, &mut frame)?;
+        self.append_frame(record.commit_ts, &frame)
+    }
+
+    /// [`append`](Self::append) of a record already encoded as one frame
+    /// ([`crate::codec::encode_frame`]) with commit timestamp `commit_ts`: replication encodes
+    /// each record once and ships the bytes the log stores.
+    pub fn append_frame(&self, commit_ts: u64, frame: &[u8]) -> Result<(), DurabilityError> {
         let mut guard = self.inner.lock();
         let inner = &mut *guard;
-        inner.buf.clear();
-        encode_frame(record, &mut inner.buf)?;
         let rotate = inner
             .current
             .as_ref()
-            .is_none_or(|w| w.len() + inner.buf.len() as u64 > inner.config.segment_bytes);
+            .is_none_or(|w| w.len() + frame.len() as u64 > inner.config.segment_bytes);
         if rotate {
             if let Some(mut old) = inner.current.take() {
                 // The old segment must be complete on disk before the next one exists.
@@ -262,7 +271,8 @@ impl Wal {
             }
             let header = SegmentHeader {
                 sequence: inner.next_sequence,
-                first_commit_ts: record.commit_ts,
+                first_commit_ts: commit_ts,
+                prev_commit_ts: inner.last_appended_ts,
                 epoch: inner.config.epoch.clone(),
             };
             let writer = SegmentWriter::create(&inner.config.dir, header)?;
@@ -274,8 +284,8 @@ impl Wal {
         let writer = inner.current.as_mut().expect("a segment is open");
         // A failed write leaves no partial frame (the writer cuts it); earlier unsynced records
         // are intact and still to be flushed.
-        writer.append(&inner.buf)?;
-        inner.last_appended_ts = record.commit_ts;
+        writer.append(frame)?;
+        inner.last_appended_ts = commit_ts;
         inner.unsynced += 1;
         if !self.group && inner.unsynced >= inner.config.flush_every_n_tx {
             self.sync_current(inner)?;
@@ -402,6 +412,41 @@ impl Wal {
         self.sync_current(&mut guard)
     }
 
+    /// Starts the log over after the data was replaced by a snapshot at `base_ts` (a replica's
+    /// full resync): the current segment is closed and every segment moved into `move_to`;
+    /// the next commit opens segment 1 again.
+    pub fn restart(&self, move_to: &Path, base_ts: u64) -> Result<Vec<PathBuf>, DurabilityError> {
+        let _flusher = self.flush.lock();
+        let mut inner = self.inner.lock();
+        if let Some(mut writer) = inner.current.take() {
+            writer.sync()?;
+        }
+        let dir = inner.config.dir.clone();
+        let mut moved = Vec::new();
+        let found = segments(&dir)?;
+        if !found.is_empty() {
+            fs::create_dir_all(move_to).map_err(DurabilityError::file(move_to))?;
+        }
+        for (_, path) in found {
+            let target = move_to.join(path.file_name().expect("a segment file"));
+            fs::rename(&path, &target).map_err(DurabilityError::file(&path))?;
+            moved.push(target);
+        }
+        segment::sync_dir(&dir)?;
+        inner.next_sequence = 1;
+        inner.unsynced = 0;
+        inner.synced_len = 0;
+        inner.last_appended_ts = base_ts;
+        self.durable_ts.store(base_ts, Ordering::Release);
+        self.lost.lock().clear();
+        Ok(moved)
+    }
+
+    /// The directory of the segments.
+    pub fn dir(&self) -> PathBuf {
+        self.inner.lock().config.dir.clone()
+    }
+
     /// The segment being appended to, if any.
     pub fn current_segment(&self) -> Option<PathBuf> {
         self.inner
@@ -455,6 +500,97 @@ fn cut_back(writer: &mut SegmentWriter, synced_len: u64) {
     if let Err(e) = writer.truncate(synced_len) {
         warn!(file = %writer.path().display(), "could not cut the WAL back after a failed sync: {e}");
     }
+}
+
+/// Frames read back from the log by [`read_frames_after`].
+#[derive(Debug, Default)]
+pub struct FrameBatch {
+    /// Whole frames, concatenated, in commit order.
+    pub frames: Vec<u8>,
+    /// How many frames `frames` holds.
+    pub count: usize,
+    /// The commit timestamp of the last frame (the `after_ts` asked for when there is none).
+    pub last_ts: u64,
+}
+
+/// Why [`read_frames_after`] could not serve a read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadBackError {
+    /// The segments that held commits just after the requested timestamp were deleted (pruned
+    /// after a snapshot): the reader needs a snapshot instead.
+    #[error("the write-ahead log no longer holds the commits after {after_ts} (it starts after {oldest_prev_ts})")]
+    NotCovered { after_ts: u64, oldest_prev_ts: u64 },
+    #[error(transparent)]
+    Durability(#[from] DurabilityError),
+}
+
+/// Reads the frames of the commits after `after_ts` and at most `upto_ts` from the log in
+/// `dir`, as stored (for replication's catch-up: the bytes shipped are the bytes logged), until
+/// about `max_bytes` are collected (always at least one frame if there is one). A segment
+/// being appended to is read up to its last whole frame; a segment deleted meanwhile is
+/// [`ReadBackError::NotCovered`].
+pub fn read_frames_after(
+    dir: &Path,
+    after_ts: u64,
+    upto_ts: u64,
+    max_bytes: usize,
+) -> Result<FrameBatch, ReadBackError> {
+    let headers = segment_headers(dir).map_err(|e| match e {
+        DurabilityError::File { ref source, .. }
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            ReadBackError::NotCovered {
+                after_ts,
+                oldest_prev_ts: u64::MAX,
+            }
+        }
+        e => e.into(),
+    })?;
+    let mut batch = FrameBatch {
+        last_ts: after_ts,
+        ..FrameBatch::default()
+    };
+    if after_ts >= upto_ts {
+        return Ok(batch);
+    }
+    let Some(start) = headers
+        .iter()
+        .rposition(|(_, h)| h.prev_commit_ts <= after_ts)
+    else {
+        return Err(ReadBackError::NotCovered {
+            after_ts,
+            oldest_prev_ts: headers.first().map_or(u64::MAX, |(_, h)| h.prev_commit_ts),
+        });
+    };
+    for (path, _) in &headers[start..] {
+        let done = segment::read_raw_frames(path, |ts, frame| {
+            if ts <= after_ts {
+                return true;
+            }
+            if ts > upto_ts || (batch.count > 0 && batch.frames.len() + frame.len() > max_bytes) {
+                return false;
+            }
+            batch.frames.extend_from_slice(frame);
+            batch.count += 1;
+            batch.last_ts = ts;
+            true
+        })
+        .map_err(|e| match e {
+            DurabilityError::File { ref source, .. }
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                ReadBackError::NotCovered {
+                    after_ts,
+                    oldest_prev_ts: u64::MAX,
+                }
+            }
+            e => e.into(),
+        })?;
+        if !done {
+            break;
+        }
+    }
+    Ok(batch)
 }
 
 impl CommitSink for Wal {
