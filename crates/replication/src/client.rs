@@ -1,0 +1,617 @@
+//! The MAIN's side of one replica: its connection, its status, and the thread that catches it
+//! up and streams commits to it.
+//!
+//! Status (what SHOW REPLICAS prints):
+//!
+//! ```text
+//! register -> hello --ok, behind--> "recovery" --caught up--> "ready" --error--> "invalid"
+//!                   --branched----> "diverged" (retried every period; never overwritten)
+//! "invalid" --reconnect + hello every check period--> "recovery" / "ready"
+//! ```
+//!
+//! Catch-up reads from the backlog when it still holds the commits after the replica's newest,
+//! else from the WAL files, else sends a snapshot (full resync) and continues after it.
+
+use std::io::{BufReader, BufWriter};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use durability::ReadBackError;
+use parking_lot::{Condvar, Mutex};
+use tracing::{debug, info, warn};
+
+use crate::proto::{self, Epoch, Request, Response, WireError, PROTOCOL_VERSION};
+use crate::state::{compare, Lineage, Mode, ReplicaConfig};
+use crate::Replication;
+
+/// Memgraph's reasons in a `SyncReplicationFailure`.
+pub const UNREACHABLE_REASON: &str = "replica is not reachable or not in sync with the main";
+pub const TIMEOUT_REASON: &str = "RPC timeout while replicating";
+pub const DIVERGED_REASON: &str = "replica has diverged from main";
+pub const LOCK_REASON: &str = "failed to obtain RPC lock (another transaction is in progress)";
+pub const RPC_REASON: &str = "RPC communication error";
+
+/// Bytes of commits sent in one Append at most (one commit larger than this goes alone).
+const BATCH_BYTES: usize = 4 << 20;
+/// Bytes per snapshot chunk.
+const CHUNK_BYTES: usize = 4 << 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Ready,
+    Recovery,
+    Invalid,
+    Diverged,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ready => "ready",
+            Status::Recovery => "recovery",
+            Status::Invalid => "invalid",
+            Status::Diverged => "diverged",
+        }
+    }
+}
+
+struct ClientState {
+    status: Status,
+    /// The replica's newest commit, as it last told us.
+    ts: u64,
+    last_answer: Option<Instant>,
+    bolt_port: Option<u16>,
+    /// A new connection's hello happened (status counts from then on).
+    generation: u64,
+}
+
+/// An open connection to the replica.
+pub(crate) struct Conn {
+    stream: TcpStream,
+    reader: BufReader<TcpStream>,
+    writer: BufWriter<TcpStream>,
+    buf: Vec<u8>,
+    /// Every commit up to this one was sent (or was lost and needs no sending).
+    sent_ts: u64,
+}
+
+impl Conn {
+    fn open(host: &str, port: u16, timeout: Duration) -> std::io::Result<Conn> {
+        let mut last = None;
+        for addr in (host, port).to_socket_addrs()? {
+            match TcpStream::connect_timeout(&addr, timeout) {
+                Ok(stream) => {
+                    stream.set_nodelay(true)?;
+                    stream.set_write_timeout(Some(Duration::from_secs(30)))?;
+                    return Ok(Conn {
+                        reader: BufReader::with_capacity(64 << 10, stream.try_clone()?),
+                        writer: BufWriter::with_capacity(64 << 10, stream.try_clone()?),
+                        stream,
+                        buf: Vec::new(),
+                        sent_ts: 0,
+                    });
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| std::io::Error::other("the host name resolves to no address")))
+    }
+
+    fn send(&mut self, request: &Request) -> Result<(), WireError> {
+        proto::write_message(&mut self.writer, request, &mut self.buf)
+    }
+
+    fn call(&mut self, request: &Request, timeout: Duration) -> Result<Response, WireError> {
+        self.send(request)?;
+        self.stream.set_read_timeout(Some(timeout))?;
+        proto::read_message(&mut self.reader, &mut self.buf)
+    }
+}
+
+/// Why a hello did not lead to replication.
+#[derive(Debug)]
+pub enum HelloError {
+    Diverged(String),
+    Fenced(Epoch),
+    Other(String),
+}
+
+pub struct ReplicaClient {
+    pub config: ReplicaConfig,
+    state: Mutex<ClientState>,
+    changed: Condvar,
+    conn: Mutex<Option<Conn>>,
+    /// A second handle on the connection's socket, to cut it from another thread.
+    socket: Mutex<Option<TcpStream>>,
+    stop: AtomicBool,
+}
+
+impl ReplicaClient {
+    pub fn new(config: ReplicaConfig) -> ReplicaClient {
+        ReplicaClient {
+            config,
+            state: Mutex::new(ClientState {
+                status: Status::Invalid,
+                ts: 0,
+                last_answer: None,
+                bolt_port: None,
+                generation: 0,
+            }),
+            changed: Condvar::new(),
+            conn: Mutex::new(None),
+            socket: Mutex::new(None),
+            stop: AtomicBool::new(false),
+        }
+    }
+
+    /// Status and the replica's newest commit.
+    pub fn status(&self) -> (Status, u64) {
+        let state = self.state.lock();
+        (state.status, state.ts)
+    }
+
+    /// Ready and answered within `lag` (for `--replication-min-replicas-to-write`).
+    pub(crate) fn is_current(&self, now: Instant, lag: Duration) -> bool {
+        let state = self.state.lock();
+        state.status == Status::Ready
+            && state
+                .last_answer
+                .is_some_and(|t| now.saturating_duration_since(t) <= lag)
+    }
+
+    /// `host:bolt port` when ready.
+    pub(crate) fn bolt_address(&self) -> Option<String> {
+        let state = self.state.lock();
+        (state.status == Status::Ready)
+            .then_some(state.bolt_port)
+            .flatten()
+            .map(|p| format!("{}:{p}", self.config.host))
+    }
+
+    /// Stops the thread and cuts the connection; never waits for the replica.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(socket) = self.socket.lock().take() {
+            let _ = socket.shutdown(Shutdown::Both);
+        }
+        self.changed.notify_all();
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    fn set_status(&self, status: Status, why: Option<&str>) {
+        let mut state = self.state.lock();
+        if state.status != status {
+            match why {
+                Some(why) => {
+                    info!(replica = %self.config.name, from = state.status.as_str(), to = status.as_str(), "replica status changed: {why}")
+                }
+                None => {
+                    info!(replica = %self.config.name, from = state.status.as_str(), to = status.as_str(), "replica status changed")
+                }
+            }
+            state.status = status;
+        }
+        drop(state);
+        self.changed.notify_all();
+    }
+
+    fn answered(&self, ts: u64) {
+        let mut state = self.state.lock();
+        state.ts = state.ts.max(ts);
+        state.last_answer = Some(Instant::now());
+        drop(state);
+        self.changed.notify_all();
+    }
+
+    /// SYNC: waits until the replica applied commit `ts`, if it was ready when asked.
+    pub(crate) fn wait_applied(&self, ts: u64, deadline: Instant) -> Result<(), &'static str> {
+        let mut state = self.state.lock();
+        if state.status != Status::Ready {
+            return Err(match state.status {
+                Status::Diverged => DIVERGED_REASON,
+                _ => UNREACHABLE_REASON,
+            });
+        }
+        let generation = state.generation;
+        while state.ts < ts {
+            if state.status != Status::Ready || state.generation != generation {
+                return Err(UNREACHABLE_REASON);
+            }
+            if self.changed.wait_until(&mut state, deadline).timed_out() && state.ts < ts {
+                // Alive or not, it is not keeping up: "invalid" now, and the connection is
+                // cut so that its thread reconnects and catches it up.
+                drop(state);
+                self.set_status(
+                    Status::Invalid,
+                    Some("a SYNC commit timed out waiting for it"),
+                );
+                if let Some(socket) = &*self.socket.lock() {
+                    let _ = socket.shutdown(Shutdown::Both);
+                }
+                return Err(TIMEOUT_REASON);
+            }
+        }
+        Ok(())
+    }
+
+    /// Connects and says hello now (REGISTER REPLICA waits for this).
+    pub(crate) fn connect_now(&self, repl: &Replication) -> Result<(), HelloError> {
+        let conn = self.hello(repl)?;
+        *self.conn.lock() = Some(conn);
+        Ok(())
+    }
+
+    pub(crate) fn spawn(self: &Arc<Self>, repl: Arc<Replication>) {
+        let client = self.clone();
+        let name = format!("repl-{}", self.config.name);
+        std::thread::Builder::new()
+            .name(name)
+            .spawn(move || client.run(&repl))
+            .expect("spawn a replication thread");
+    }
+
+    fn connect_timeout(repl: &Replication) -> Duration {
+        repl.settings.check_frequency.max(Duration::from_secs(1))
+    }
+
+    /// Read timeout for answers to heartbeats and small requests: three check periods.
+    fn answer_timeout(repl: &Replication) -> Duration {
+        (repl.settings.check_frequency * 3).max(Duration::from_secs(1))
+    }
+
+    fn hello(&self, repl: &Replication) -> Result<Conn, HelloError> {
+        let other = |e: &dyn std::fmt::Display| HelloError::Other(e.to_string());
+        let mut conn = Conn::open(
+            &self.config.host,
+            self.config.port,
+            Self::connect_timeout(repl),
+        )
+        .map_err(|e| other(&e))?;
+        *self.socket.lock() = conn.stream.try_clone().ok();
+        if self.stopped() {
+            return Err(HelloError::Other("the replica was dropped".into()));
+        }
+        let (epoch, history, main_ts) = repl.hello_facts();
+        let answer = conn
+            .call(
+                &Request::Hello {
+                    version: PROTOCOL_VERSION,
+                    main: epoch.clone(),
+                    history: history.clone(),
+                    main_ts,
+                    bolt_port: repl.host.bolt_port(),
+                },
+                Self::answer_timeout(repl),
+            )
+            .map_err(|e| other(&e))?;
+        match answer {
+            Response::Hello {
+                version,
+                epoch: replica_epoch,
+                ts,
+                bolt_port,
+                ..
+            } => {
+                if version != PROTOCOL_VERSION {
+                    return Err(HelloError::Other(format!(
+                        "the replica speaks replication protocol {version}, this MAIN {PROTOCOL_VERSION}"
+                    )));
+                }
+                if let Lineage::Diverged(why) =
+                    compare(&epoch, &history, main_ts, &replica_epoch, ts)
+                {
+                    return Err(HelloError::Diverged(why));
+                }
+                conn.sent_ts = ts;
+                let mut state = self.state.lock();
+                state.ts = ts;
+                state.last_answer = Some(Instant::now());
+                state.bolt_port = Some(bolt_port);
+                state.generation += 1;
+                state.status = if ts >= repl.host.storage().last_commit_ts()
+                    && self.config.mode != Mode::StrictSync
+                {
+                    Status::Ready
+                } else {
+                    Status::Recovery
+                };
+                drop(state);
+                self.changed.notify_all();
+                Ok(conn)
+            }
+            Response::Fenced { newer } if newer.term > epoch.term => {
+                repl.fence(newer.clone());
+                Err(HelloError::Fenced(newer))
+            }
+            Response::Fenced { newer } => Err(HelloError::Other(format!(
+                "the replica follows another MAIN ({newer}) that is connected to it"
+            ))),
+            Response::Failed { reason, .. } => Err(HelloError::Other(reason)),
+            other_answer => Err(HelloError::Other(format!(
+                "unexpected answer to hello: {other_answer:?}"
+            ))),
+        }
+    }
+
+    fn run(self: Arc<Self>, repl: &Arc<Replication>) {
+        let period = repl.settings.check_frequency.max(Duration::from_millis(10));
+        let mut last_failure: Option<String> = None;
+        while !self.stopped() {
+            let mut guard = self.conn.lock();
+            if guard.is_none() {
+                match self.hello(repl) {
+                    Ok(conn) => {
+                        *guard = Some(conn);
+                        last_failure = None;
+                    }
+                    Err(e) => {
+                        drop(guard);
+                        let (status, why) = match e {
+                            HelloError::Diverged(why) => (Status::Diverged, why),
+                            HelloError::Fenced(newer) => {
+                                (Status::Invalid, format!("it follows a newer MAIN {newer}"))
+                            }
+                            HelloError::Other(why) => (Status::Invalid, why),
+                        };
+                        if last_failure.as_deref() != Some(why.as_str()) {
+                            warn!(replica = %self.config.name, "cannot replicate: {why}");
+                            last_failure = Some(why.clone());
+                        }
+                        self.set_status(status, Some(&why));
+                        self.pause(period);
+                        continue;
+                    }
+                }
+            }
+            let conn = guard.as_mut().expect("connected above");
+            match self.step(repl, conn) {
+                Ok(None) => {}
+                Ok(Some(version)) => {
+                    drop(guard);
+                    repl.backlog.wait(version, period);
+                }
+                Err(why) => {
+                    *guard = None;
+                    drop(guard);
+                    warn!(replica = %self.config.name, "replication connection failed: {why}");
+                    self.set_status(Status::Invalid, Some(&why));
+                }
+            }
+        }
+        debug!(replica = %self.config.name, "replication thread ends");
+    }
+
+    /// Waits `period` unless stopped meanwhile.
+    fn pause(&self, period: Duration) {
+        let mut state = self.state.lock();
+        if !self.stopped() {
+            self.changed.wait_for(&mut state, period);
+        }
+    }
+
+    /// One unit of work on an open connection: send what the replica lacks, or a heartbeat.
+    /// `Ok(Some(version))`: nothing to do; wait for backlog news after `version`.
+    fn step(&self, repl: &Replication, conn: &mut Conn) -> Result<Option<u64>, String> {
+        let version = repl.backlog.version();
+        let storage = repl.host.storage();
+        let visible = storage.last_commit_ts();
+        let (status, _) = self.status();
+        let strict_ready = self.config.mode == Mode::StrictSync && status == Status::Ready;
+        if conn.sent_ts < visible && !strict_ready {
+            let wal = repl.host.wal();
+            let lost = |ts: u64| wal.as_ref().is_some_and(|w| w.is_lost(ts));
+            let mut frames = Vec::new();
+            let from_backlog =
+                repl.backlog
+                    .collect(conn.sent_ts, visible, BATCH_BYTES, lost, &mut frames);
+            let last = match from_backlog {
+                Some(last) if last > conn.sent_ts => last,
+                _ => {
+                    if status == Status::Ready {
+                        self.set_status(Status::Recovery, Some("it fell behind the backlog"));
+                    }
+                    let Some(wal) = &wal else {
+                        return Err("the write-ahead log is disabled".into());
+                    };
+                    frames.clear();
+                    match durability::read_frames_after(&wal.dir(), conn.sent_ts, visible, BATCH_BYTES) {
+                        Ok(batch) if batch.last_ts > conn.sent_ts => {
+                            frames = batch.frames;
+                            batch.last_ts
+                        }
+                        Ok(_) => {
+                            return Err(format!(
+                                "the commits after {} are neither in the backlog nor in the write-ahead log",
+                                conn.sent_ts
+                            ))
+                        }
+                        Err(ReadBackError::NotCovered { .. }) => {
+                            self.full_resync(repl, conn)?;
+                            return Ok(None);
+                        }
+                        Err(e) => return Err(format!("cannot read the write-ahead log: {e}")),
+                    }
+                }
+            };
+            if frames.is_empty() {
+                // Everything in between was lost by a failed WAL flush (never committed).
+                conn.sent_ts = last.max(conn.sent_ts);
+                return Ok(None);
+            }
+            // Three heartbeats, plus a second per MiB to apply (a silent partition is noticed
+            // in seconds, a large transaction still gets time).
+            let timeout =
+                Self::answer_timeout(repl) + Duration::from_secs((frames.len() >> 20) as u64);
+            match conn.call(&Request::Append { frames }, timeout) {
+                Ok(Response::Ack { ts }) => {
+                    conn.sent_ts = last;
+                    self.answered(ts);
+                    Ok(None)
+                }
+                Ok(Response::Failed { reason, .. }) => {
+                    Err(format!("the replica could not apply commits: {reason}"))
+                }
+                Ok(Response::Fenced { newer }) => {
+                    repl.fence(newer.clone());
+                    Err(format!("the replica follows a newer MAIN {newer}"))
+                }
+                Ok(other) => Err(format!("unexpected answer: {other:?}")),
+                Err(e) => Err(e.to_string()),
+            }
+        } else {
+            if status == Status::Recovery && conn.sent_ts >= visible {
+                self.become_ready(repl, conn);
+            }
+            let idle = self
+                .state
+                .lock()
+                .last_answer
+                .is_none_or(|t| t.elapsed() >= repl.settings.check_frequency);
+            if idle {
+                match conn.call(
+                    &Request::Heartbeat { main_ts: visible },
+                    Self::answer_timeout(repl),
+                ) {
+                    Ok(Response::Ack { ts }) => self.answered(ts),
+                    Ok(Response::Fenced { newer }) => {
+                        repl.fence(newer.clone());
+                        return Err(format!("the replica follows a newer MAIN {newer}"));
+                    }
+                    Ok(other) => {
+                        return Err(format!("unexpected answer to a heartbeat: {other:?}"))
+                    }
+                    Err(e) if e.is_timeout() => {
+                        return Err(format!(
+                            "no answer to a heartbeat within {:?}",
+                            Self::answer_timeout(repl)
+                        ))
+                    }
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+            Ok(Some(version))
+        }
+    }
+
+    /// Caught up: ready. A STRICT_SYNC replica turns ready under the commit gate, so that no
+    /// commit slips between "caught up" and "commits prepare on it".
+    fn become_ready(&self, repl: &Replication, conn: &Conn) {
+        let _gate = repl.commit_gate.lock();
+        if conn.sent_ts >= repl.host.storage().last_commit_ts() {
+            self.set_status(Status::Ready, Some("caught up"));
+        }
+    }
+
+    /// Sends a snapshot and continues after it.
+    fn full_resync(&self, repl: &Replication, conn: &mut Conn) -> Result<(), String> {
+        use std::io::Read;
+        let (path, snapshot_ts) = repl.host.resync_snapshot()?;
+        let mut file = std::fs::File::open(&path)
+            .map_err(|e| format!("cannot open snapshot {}: {e}", path.display()))?;
+        let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+        info!(replica = %self.config.name, snapshot = %path.display(), snapshot_ts, bytes, "full resync: sending a snapshot");
+        let started = Instant::now();
+        let wire = |e: WireError| e.to_string();
+        conn.send(&Request::SnapshotBegin { snapshot_ts, bytes })
+            .map_err(wire)?;
+        let mut chunk = vec![0u8; CHUNK_BYTES];
+        loop {
+            let n = file
+                .read(&mut chunk)
+                .map_err(|e| format!("cannot read snapshot {}: {e}", path.display()))?;
+            if n == 0 {
+                break;
+            }
+            conn.send(&Request::SnapshotChunk {
+                data: chunk[..n].to_vec(),
+            })
+            .map_err(wire)?;
+        }
+        match conn.call(&Request::SnapshotEnd, Duration::from_secs(600)) {
+            Ok(Response::Ack { ts }) => {
+                conn.sent_ts = snapshot_ts;
+                self.answered(ts);
+                info!(replica = %self.config.name, elapsed_ms = started.elapsed().as_millis() as u64, "full resync: the replica loaded the snapshot");
+                Ok(())
+            }
+            Ok(Response::Failed { reason, .. }) => {
+                Err(format!("the replica could not load the snapshot: {reason}"))
+            }
+            Ok(other) => Err(format!("unexpected answer to a snapshot: {other:?}")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// STRICT_SYNC phase one for commit `ts` (called under the commit gate).
+    pub(crate) fn prepare(&self, repl: &Replication, frame: &[u8]) -> Result<(), &'static str> {
+        if self.status().0 != Status::Ready {
+            return Err(UNREACHABLE_REASON);
+        }
+        let timeout = Self::answer_timeout(repl);
+        let Some(mut guard) = self.conn.try_lock_for(timeout) else {
+            return Err(LOCK_REASON);
+        };
+        let Some(conn) = guard.as_mut() else {
+            return Err(UNREACHABLE_REASON);
+        };
+        match conn.call(
+            &Request::Prepare {
+                frame: frame.to_vec(),
+            },
+            timeout,
+        ) {
+            Ok(Response::Ack { .. }) => Ok(()),
+            Ok(Response::Fenced { newer }) => {
+                repl.fence(newer);
+                Err(UNREACHABLE_REASON)
+            }
+            Ok(_) => Err(UNREACHABLE_REASON),
+            Err(e) => {
+                let timed_out = e.is_timeout();
+                *guard = None;
+                drop(guard);
+                self.set_status(Status::Invalid, Some(&e.to_string()));
+                Err(if timed_out {
+                    TIMEOUT_REASON
+                } else {
+                    RPC_REASON
+                })
+            }
+        }
+    }
+
+    /// STRICT_SYNC phase two. A replica that misses it drops the prepared commit when its
+    /// connection ends and gets the commit again by catch-up.
+    pub(crate) fn finalize(&self, repl: &Replication, ts: u64, commit: bool) {
+        let timeout = Self::answer_timeout(repl);
+        let mut guard = self.conn.lock();
+        let Some(conn) = guard.as_mut() else {
+            return;
+        };
+        match conn.call(
+            &Request::Finalize {
+                commit_ts: ts,
+                commit,
+            },
+            timeout,
+        ) {
+            Ok(Response::Ack { ts: replica_ts }) => {
+                if commit {
+                    conn.sent_ts = ts;
+                }
+                self.answered(replica_ts);
+            }
+            other => {
+                *guard = None;
+                drop(guard);
+                let why = format!("finalizing commit {ts} failed: {other:?}");
+                self.set_status(Status::Invalid, Some(&why));
+            }
+        }
+    }
+}
