@@ -33,6 +33,18 @@ pub enum Admin {
     FreeMemory,
     StorageMode(String),
     CreateSnapshot,
+    /// `SET REPLICATION ROLE TO REPLICA WITH PORT n`: the port, or the message for a bad one.
+    SetReplicaRole(std::result::Result<i64, String>),
+    /// `SET REPLICATION ROLE TO MAIN` (`Err`: a port was given).
+    SetMainRole(std::result::Result<(), String>),
+    ShowReplicationRole,
+    RegisterReplica {
+        name: String,
+        mode: &'static str,
+        address: String,
+    },
+    DropReplica(String),
+    ShowReplicas,
 }
 
 /// What an admin statement answers.
@@ -40,6 +52,7 @@ pub struct AdminResult {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<Value>>,
     pub query_type: QueryType,
+    pub notifications: Vec<crate::Notification>,
 }
 
 impl AdminResult {
@@ -49,9 +62,37 @@ impl AdminResult {
             columns: columns.iter().map(|c| c.to_string()).collect(),
             rows,
             query_type: QueryType::Read,
+            notifications: Vec::new(),
+        }
+    }
+
+    fn notices(notifications: Vec<crate::Notification>) -> AdminResult {
+        AdminResult {
+            columns: vec![],
+            rows: vec![],
+            query_type: QueryType::Write,
+            notifications,
         }
     }
 }
+
+/// The port of `SET REPLICATION ROLE TO REPLICA WITH PORT <expr>`: an integer literal.
+fn replica_port(port: Option<&ast::Expr>) -> std::result::Result<i64, String> {
+    match port {
+        None => Err("Replica must set a port!".into()),
+        Some(ast::Expr::Integer(n)) => {
+            if (0..=65535).contains(n) {
+                Ok(*n)
+            } else {
+                Err("Port number invalid!".into())
+            }
+        }
+        Some(_) => Err("Port must be an integer literal!".into()),
+    }
+}
+
+/// Memgraph's message for the replication queries inside an explicit transaction.
+pub const MULTICOMMAND_REPLICATION: &str = "Managing replication is not allowed in multicommand transactions. A multicommand transaction, also known as an explicit transaction, groups multiple commands into a single atomic operation. Instead, please use an implicit transaction, also known as an auto committing transaction, in order to execute this particularquery. For more details, visit https://memgraph.com/docs";
 
 /// The admin plan of `stmt`, or `None` if it is not an admin statement this module runs.
 pub fn plan(stmt: &Statement, storage: &Storage) -> Option<Admin> {
@@ -76,6 +117,29 @@ pub fn plan(stmt: &Statement, storage: &Storage) -> Option<Admin> {
         Statement::FreeMemory => Admin::FreeMemory,
         Statement::StorageMode(mode) => Admin::StorageMode(mode.clone()),
         Statement::CreateSnapshot => Admin::CreateSnapshot,
+        Statement::SetReplicationRole { role, port } => match role {
+            ast::ReplicationRole::Replica => Admin::SetReplicaRole(replica_port(port.as_ref())),
+            ast::ReplicationRole::Main => Admin::SetMainRole(match port {
+                Some(_) => Err("Main can't set a port!".into()),
+                None => Ok(()),
+            }),
+        },
+        Statement::ShowReplicationRole => Admin::ShowReplicationRole,
+        Statement::RegisterReplica {
+            name,
+            mode,
+            socket_address,
+        } => Admin::RegisterReplica {
+            name: name.clone(),
+            mode: match mode {
+                ast::ReplicationMode::Sync => "sync",
+                ast::ReplicationMode::Async => "async",
+                ast::ReplicationMode::StrictSync => "strict_sync",
+            },
+            address: socket_address.clone(),
+        },
+        Statement::DropReplica { name } => Admin::DropReplica(name.clone()),
+        Statement::ShowReplicas => Admin::ShowReplicas,
         _ => return None,
     })
 }
@@ -113,8 +177,25 @@ impl Admin {
             Admin::CreateSnapshot => {
                 Some("Snapshot queries are not allowed in multicommand transactions.")
             }
+            Admin::SetReplicaRole(_)
+            | Admin::SetMainRole(_)
+            | Admin::ShowReplicationRole
+            | Admin::RegisterReplica { .. }
+            | Admin::DropReplica(_)
+            | Admin::ShowReplicas => Some(MULTICOMMAND_REPLICATION),
             Admin::ShowIndexInfo | Admin::ShowConstraintInfo | Admin::ShowStorageInfo => None,
         }
+    }
+
+    /// Whether the statement changes the graph's data or schema (refused where writes are).
+    pub fn writes(&self) -> bool {
+        matches!(
+            self,
+            Admin::CreateIndex { .. }
+                | Admin::DropIndex { .. }
+                | Admin::CreateConstraint(_)
+                | Admin::DropConstraint(_)
+        )
     }
 
     pub fn run(&self, engine: &Engine) -> Result<AdminResult> {
@@ -123,6 +204,17 @@ impl Admin {
             columns: vec![],
             rows: vec![],
             query_type,
+            notifications: Vec::new(),
+        };
+        if self.writes() {
+            if let Some(refusal) = engine.write_refusal() {
+                return Err(QueryError::Admin(refusal));
+            }
+        }
+        let control = || {
+            engine.replication().ok_or_else(|| {
+                QueryError::Admin("Replication is not available on this server.".into())
+            })
         };
         match self {
             Admin::CreateIndex { label, property } => {
@@ -157,10 +249,10 @@ impl Admin {
                 storage.drop_constraint(c)?;
                 Ok(done(QueryType::Schema))
             }
-            Admin::ShowIndexInfo => Ok(show_index_info(storage)),
-            Admin::ShowConstraintInfo => Ok(show_constraint_info(storage)),
+            Admin::ShowIndexInfo => Ok(show_index_info(&storage)),
+            Admin::ShowConstraintInfo => Ok(show_constraint_info(&storage)),
             Admin::ShowStorageInfo => Ok(show_storage_info(
-                storage,
+                &storage,
                 engine.config().data_directory.as_deref(),
                 engine.config().memory_limit_bytes,
             )),
@@ -179,6 +271,7 @@ impl Admin {
                         columns: vec!["path".to_string()],
                         rows: vec![vec![Value::String(path)]],
                         query_type: QueryType::Write,
+                        notifications: Vec::new(),
                     })
                 }
                 None => Err(QueryError::Admin(
@@ -188,6 +281,43 @@ impl Admin {
             Admin::StorageMode(mode) => Err(QueryError::Admin(format!(
                 "Storage mode {mode} is not supported: ferrograph runs IN_MEMORY_TRANSACTIONAL only."
             ))),
+            Admin::SetReplicaRole(port) => {
+                let port = port.clone().map_err(QueryError::Admin)?;
+                control()?
+                    .set_replica(port)
+                    .map(AdminResult::notices)
+                    .map_err(QueryError::Admin)
+            }
+            Admin::SetMainRole(ok) => {
+                ok.clone().map_err(QueryError::Admin)?;
+                control()?
+                    .set_main()
+                    .map(AdminResult::notices)
+                    .map_err(QueryError::Admin)
+            }
+            Admin::ShowReplicationRole => {
+                let role = engine.replication().map_or("main", |c| c.role());
+                Ok(AdminResult::read(&["replication role"], vec![vec![text(role)]]))
+            }
+            Admin::RegisterReplica {
+                name,
+                mode,
+                address,
+            } => control()?
+                .register(name, mode, address)
+                .map(AdminResult::notices)
+                .map_err(QueryError::Admin),
+            Admin::DropReplica(name) => control()?
+                .drop_replica(name)
+                .map(AdminResult::notices)
+                .map_err(QueryError::Admin),
+            Admin::ShowReplicas => {
+                let rows = control()?.show_replicas().map_err(QueryError::Admin)?;
+                Ok(AdminResult::read(
+                    &["name", "socket_address", "sync_mode", "system_info", "data_info"],
+                    rows,
+                ))
+            }
         }
     }
 }

@@ -72,7 +72,9 @@ impl Default for EngineConfig {
 
 /// One per database: the storage, the configuration and the plan cache shared by all sessions.
 pub struct Engine {
-    storage: Arc<Storage>,
+    /// Replaced as a whole when a replica loads its MAIN's snapshot (full resync): running
+    /// transactions finish on the storage they began on.
+    storage: parking_lot::RwLock<Arc<Storage>>,
     config: EngineConfig,
     /// Plans by query text, with the storage's schema version they were made under (a plan
     /// chooses indexes, so an index change makes it stale). Parameter names are part of the
@@ -80,6 +82,48 @@ pub struct Engine {
     cache: Mutex<HashMap<String, (u64, Arc<Plan>)>>,
     /// `CREATE SNAPSHOT`'s implementation, when the server has one.
     snapshots: parking_lot::RwLock<Option<Arc<dyn SnapshotMaker>>>,
+    /// The replication queries' implementation, when the server has one.
+    replication: parking_lot::RwLock<Option<Arc<dyn ReplicationControl>>>,
+}
+
+/// What the replication queries act on (the server installs one; see the `replication`
+/// crate). Errors are the user-facing messages.
+pub trait ReplicationControl: Send + Sync {
+    /// `SET REPLICATION ROLE TO REPLICA WITH PORT <port>`.
+    fn set_replica(&self, port: i64) -> std::result::Result<Vec<Notification>, String>;
+    /// `SET REPLICATION ROLE TO MAIN`.
+    fn set_main(&self) -> std::result::Result<Vec<Notification>, String>;
+    /// `"main"` or `"replica"`.
+    fn role(&self) -> &'static str;
+    /// `REGISTER REPLICA <name> <mode> TO "<address>"`; `mode` is `sync`, `async` or
+    /// `strict_sync`.
+    fn register(
+        &self,
+        name: &str,
+        mode: &str,
+        address: &str,
+    ) -> std::result::Result<Vec<Notification>, String>;
+    /// `DROP REPLICA <name>`.
+    fn drop_replica(&self, name: &str) -> std::result::Result<Vec<Notification>, String>;
+    /// `SHOW REPLICAS`: rows of `name`, `socket_address`, `sync_mode`, `system_info`,
+    /// `data_info`.
+    fn show_replicas(&self) -> std::result::Result<Vec<Vec<Value>>, String>;
+    /// Why writes are refused here now (a replica, a fenced MAIN, too few replicas).
+    fn write_refusal(&self) -> Option<String>;
+    /// Bolt routing: the writer's Bolt address when it is another instance (a replica's MAIN),
+    /// and the Bolt addresses of the ready replicas (a MAIN's).
+    fn routing(&self) -> Routing;
+}
+
+/// What [`ReplicationControl::routing`] knows of the other instances.
+#[derive(Clone, Debug, Default)]
+pub struct Routing {
+    /// This instance is a replica: its MAIN's Bolt address, if known.
+    pub main: Option<String>,
+    /// This instance is a MAIN: its ready replicas' Bolt addresses.
+    pub replicas: Vec<String>,
+    /// This instance is a replica.
+    pub is_replica: bool,
 }
 
 /// Takes a snapshot for `CREATE SNAPSHOT` (the server installs one when durability is on).
@@ -92,11 +136,29 @@ pub trait SnapshotMaker: Send + Sync {
 impl Engine {
     pub fn new(storage: Arc<Storage>, config: EngineConfig) -> Arc<Engine> {
         Arc::new(Engine {
-            storage,
+            storage: parking_lot::RwLock::new(storage),
             config,
             cache: Mutex::new(HashMap::new()),
             snapshots: parking_lot::RwLock::new(None),
+            replication: parking_lot::RwLock::new(None),
         })
+    }
+
+    /// Installs what the replication queries call.
+    pub fn set_replication(&self, control: Arc<dyn ReplicationControl>) {
+        *self.replication.write() = Some(control);
+    }
+
+    pub fn replication(&self) -> Option<Arc<dyn ReplicationControl>> {
+        self.replication.read().clone()
+    }
+
+    /// Why a write may not start here now, if it may not.
+    pub fn write_refusal(&self) -> Option<String> {
+        if let Some(control) = &*self.replication.read() {
+            return control.write_refusal();
+        }
+        None
     }
 
     /// Installs what `CREATE SNAPSHOT` calls.
@@ -108,8 +170,16 @@ impl Engine {
         self.snapshots.read().clone()
     }
 
-    pub fn storage(&self) -> &Arc<Storage> {
-        &self.storage
+    /// The current storage.
+    pub fn storage(&self) -> Arc<Storage> {
+        self.storage.read().clone()
+    }
+
+    /// Replaces the storage (a replica's full resync); new transactions and plans use `new`.
+    pub fn replace_storage(&self, new: Arc<Storage>) {
+        let mut cache = self.cache.lock();
+        *self.storage.write() = new;
+        cache.clear();
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -122,15 +192,20 @@ impl Engine {
 
     /// The cached plan for `text`, planning it on a miss. Errors are not cached.
     pub fn plan(&self, text: &str) -> Result<Arc<Plan>> {
-        let version = self.storage.schema_version();
+        let storage = self.storage();
+        let version = storage.schema_version();
         if let Some((v, plan)) = self.cache.lock().get(text) {
             if *v == version {
                 return Ok(plan.clone());
             }
         }
         let stmt = cypher::parse(text).map_err(|e| QueryError::Syntax(e.to_string()))?;
-        let plan = Arc::new(planner::plan(&stmt, &self.storage)?);
+        let plan = Arc::new(planner::plan(&stmt, &storage)?);
         let mut cache = self.cache.lock();
+        if !Arc::ptr_eq(&storage, &self.storage.read()) {
+            // Planned against a storage replaced meanwhile: use it once, do not cache it.
+            return Ok(plan);
+        }
         if cache.len() >= self.config.plan_cache_size {
             cache.clear();
         }

@@ -72,6 +72,8 @@ pub struct Stream {
     done: bool,
     /// The commit timestamp of work done before the rows were ready (PROFILE).
     committed: Option<u64>,
+    /// Notifications known before the rows (admin statements, PROFILE's commit).
+    notifications: Vec<Notification>,
 }
 
 /// What one pull reports.
@@ -101,8 +103,29 @@ impl Stream {
             guard: Guard::unlimited(),
             done: false,
             committed: None,
+            notifications: Vec::new(),
         }
     }
+}
+
+impl Notification {
+    /// A WARNING for what a commit reported (e.g. `SyncReplicationFailure`).
+    pub fn warning(code: &str, title: &str) -> Notification {
+        Notification {
+            severity: "WARNING".into(),
+            code: code.into(),
+            title: title.into(),
+            description: title.into(),
+        }
+    }
+}
+
+/// The notifications of a commit's warnings.
+fn commit_notifications(info: &storage::CommitInfo) -> Vec<Notification> {
+    info.warnings
+        .iter()
+        .map(|w| Notification::warning(&w.code, &w.title))
+        .collect()
 }
 
 /// A row sink: gets each row's values and the transaction to read graph elements from (`None`
@@ -152,12 +175,14 @@ impl Session {
         Ok(())
     }
 
-    /// Bolt COMMIT or Cypher `COMMIT`; returns the commit timestamp of a write transaction.
-    pub fn commit(&mut self) -> Result<Option<u64>> {
+    /// Bolt COMMIT or Cypher `COMMIT`; returns the commit timestamp of a write transaction
+    /// and what the commit reported (replication warnings).
+    pub fn commit(&mut self) -> Result<(Option<u64>, Vec<Notification>)> {
         let tx = self.tx.take().ok_or_else(|| {
             QueryError::Transaction("There is no open transaction to commit.".into())
         })?;
-        Ok(tx.commit()?.commit_ts)
+        let info = tx.commit()?;
+        Ok((info.commit_ts, commit_notifications(&info)))
     }
 
     /// Bolt ROLLBACK or Cypher `ROLLBACK`.
@@ -227,8 +252,10 @@ impl Session {
                 Ok(Stream::rows(vec![], vec![], QueryType::Read))
             }
             Plan::Commit => {
-                self.commit()?;
-                Ok(Stream::rows(vec![], vec![], QueryType::Write))
+                let (_, notifications) = self.commit()?;
+                let mut stream = Stream::rows(vec![], vec![], QueryType::Write);
+                stream.notifications = notifications;
+                Ok(stream)
             }
             Plan::Rollback => {
                 self.rollback()?;
@@ -246,7 +273,9 @@ impl Session {
                     }
                 }
                 let result = admin.run(&self.engine)?;
-                Ok(Stream::rows(result.columns, result.rows, result.query_type))
+                let mut stream = Stream::rows(result.columns, result.rows, result.query_type);
+                stream.notifications = result.notifications;
+                Ok(stream)
             }
             Plan::Query(q) => self.start(q, params),
             Plan::Profile(q) => self.profile(q, params, explicit),
@@ -263,6 +292,7 @@ impl Session {
             ));
         }
         let params = Self::bind_params(q, params)?;
+        self.refuse_write(q)?;
         self.interrupt
             .store(false, std::sync::atomic::Ordering::Relaxed);
         let guard = self.guard();
@@ -283,14 +313,15 @@ impl Session {
             tx.abort();
             return Err(e);
         }
-        let commit_ts = tx.commit()?.commit_ts;
+        let info = tx.commit()?;
         let mut stream = Stream::rows(
             PROFILE_COLUMNS.iter().map(|c| c.to_string()).collect(),
             profile.table(&q.root),
             q.query_type,
         );
         stream.stats = stats;
-        stream.committed = commit_ts;
+        stream.committed = info.commit_ts;
+        stream.notifications = commit_notifications(&info);
         Ok(stream)
     }
 
@@ -311,8 +342,19 @@ impl Session {
         }
     }
 
+    /// A write where writes are refused (a replica, a fenced MAIN) fails before it runs.
+    fn refuse_write(&self, q: &QueryPlan) -> Result<()> {
+        if q.query_type != QueryType::Read {
+            if let Some(refusal) = self.engine.write_refusal() {
+                return Err(QueryError::Admin(refusal));
+            }
+        }
+        Ok(())
+    }
+
     fn start(&mut self, q: &QueryPlan, params: Params<'_>) -> Result<Stream> {
         let params = Self::bind_params(q, params)?;
+        self.refuse_write(q)?;
         let own_tx = match self.tx {
             Some(_) => None,
             None => Some(self.engine.storage().begin()),
@@ -334,6 +376,7 @@ impl Session {
             guard: self.guard(),
             done: false,
             committed: None,
+            notifications: Vec::new(),
         })
     }
 
@@ -360,8 +403,13 @@ impl Session {
             }),
             Ok(false) => {
                 stream.done = true;
+                let mut notifications = std::mem::take(&mut stream.notifications);
                 let commit_ts = match stream.own_tx.take() {
-                    Some(tx) => tx.commit()?.commit_ts,
+                    Some(tx) => {
+                        let info = tx.commit()?;
+                        notifications.extend(commit_notifications(&info));
+                        info.commit_ts
+                    }
                     None => stream.committed.take(),
                 };
                 Ok(PullOutcome {
@@ -370,7 +418,7 @@ impl Session {
                         stats: std::mem::take(&mut stream.stats),
                         query_type: stream.query_type,
                         commit_ts,
-                        notifications: Vec::new(),
+                        notifications,
                     }),
                 })
             }

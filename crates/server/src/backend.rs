@@ -13,6 +13,9 @@ use crate::convert;
 
 pub struct DbBackend {
     session: query::Session,
+    engine: Arc<Engine>,
+    /// `ip:port` of this end of the connection (ROUTE's fallback for its own address).
+    local_address: Option<String>,
     /// Open result streams by qid, with the time each RUN started (for `t_last`).
     streams: HashMap<i64, (query::Stream, Instant)>,
     /// The database name reported in summaries.
@@ -26,9 +29,11 @@ pub fn failure(e: &QueryError) -> Failure {
 }
 
 impl DbBackend {
-    pub fn new(engine: &Arc<Engine>) -> DbBackend {
+    pub fn new(engine: &Arc<Engine>, local_address: Option<String>) -> DbBackend {
         DbBackend {
             session: engine.session(),
+            engine: engine.clone(),
+            local_address,
             streams: HashMap::new(),
             db: "memgraph",
             interrupted: false,
@@ -198,10 +203,18 @@ impl Backend for DbBackend {
 
     fn commit(&mut self) -> Result<Vec<(String, BoltValue)>, Failure> {
         self.streams.clear();
-        let ts = self.session.commit().map_err(|e| self.fail(&e))?;
-        Ok(ts
-            .map(|ts| vec![("bookmark".to_string(), BoltValue::String(bookmark(ts)))])
-            .unwrap_or_default())
+        let (ts, notifications) = self.session.commit().map_err(|e| self.fail(&e))?;
+        // COMMIT's SUCCESS carries what the commit reported (SYNC replication warnings).
+        let summary = Summary {
+            commit_ts: ts,
+            notifications,
+            ..Summary::default()
+        };
+        Ok(self
+            .summary_metadata(&summary)
+            .into_iter()
+            .filter(|(k, _)| k == "bookmark" || k == "notifications")
+            .collect())
     }
 
     fn rollback(&mut self) -> Result<(), Failure> {
@@ -219,15 +232,74 @@ impl Backend for DbBackend {
         self.session.reset();
     }
 
+    /// ROUTE (beyond Memgraph Community, which refuses it): a MAIN names itself as the
+    /// writer and its ready replicas (or itself, with none) as readers; a replica names its
+    /// MAIN as the writer and itself as a reader. Every instance named is also a router, so a
+    /// `neo4j://` driver pointed at any of them finds the others.
     fn route(
         &mut self,
-        _routing: &[(String, BoltValue)],
+        routing: &[(String, BoltValue)],
         _bookmarks: &[String],
-        _db: Option<&str>,
+        db: Option<&str>,
     ) -> Result<Vec<(String, BoltValue)>, Failure> {
-        Err(Failure::new(
-            "Neo.ClientError.Request.Invalid",
-            "Routing (neo4j:// URIs) is not available on this server yet; connect with bolt://.",
-        ))
+        let me = routing
+            .iter()
+            .find(|(k, _)| k == "address")
+            .and_then(|(_, v)| match v {
+                BoltValue::String(s) => Some(s.clone()),
+                _ => None,
+            })
+            .or_else(|| self.local_address.clone())
+            .ok_or_else(|| {
+                Failure::new(
+                    "Neo.ClientError.Request.Invalid",
+                    "ROUTE needs the address the client connected to (the routing context's `address`).",
+                )
+            })?;
+        let info = self
+            .engine
+            .replication()
+            .map(|c| c.routing())
+            .unwrap_or_default();
+        let (writers, readers) = if info.is_replica {
+            (info.main.into_iter().collect::<Vec<_>>(), vec![me.clone()])
+        } else if info.replicas.is_empty() {
+            (vec![me.clone()], vec![me.clone()])
+        } else {
+            (vec![me.clone()], info.replicas.clone())
+        };
+        let mut routers = vec![me];
+        for a in writers.iter().chain(readers.iter()) {
+            if !routers.contains(a) {
+                routers.push(a.clone());
+            }
+        }
+        let group = |role: &str, addresses: Vec<String>| {
+            BoltValue::Map(vec![
+                (
+                    "addresses".into(),
+                    BoltValue::List(addresses.into_iter().map(BoltValue::String).collect()),
+                ),
+                ("role".into(), BoltValue::String(role.into())),
+            ])
+        };
+        let mut servers = Vec::new();
+        if !writers.is_empty() {
+            servers.push(group("WRITE", writers));
+        }
+        servers.push(group("READ", readers));
+        servers.push(group("ROUTE", routers));
+        Ok(vec![(
+            "rt".to_string(),
+            BoltValue::Map(vec![
+                // Short, so that clients notice a failover quickly.
+                ("ttl".into(), BoltValue::Int(10)),
+                (
+                    "db".into(),
+                    BoltValue::String(db.unwrap_or(self.db).to_string()),
+                ),
+                ("servers".into(), BoltValue::List(servers)),
+            ]),
+        )])
     }
 }

@@ -125,6 +125,26 @@ pub struct Config {
     /// serving the rest.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
     pub bolt_num_workers: u16,
+
+    /// Keep the replication role, the registered replicas and the MAIN a replica follows
+    /// across restarts (`<data>/replication/state.json`).
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true",
+          default_value_t = true)]
+    pub replication_restore_state_on_startup: bool,
+
+    /// Seconds between a MAIN's heartbeats to each replica; a replica silent for three
+    /// periods is "invalid" (at least 1).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub replication_replica_check_frequency_sec: u64,
+
+    /// A MAIN refuses writes unless at least this many replicas are ready and answered within
+    /// --replication-min-replicas-max-lag-sec (0: off; Redis's min-replicas-to-write).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1000))]
+    pub replication_min_replicas_to_write: u64,
+
+    /// See --replication-min-replicas-to-write.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub replication_min_replicas_max_lag_sec: u64,
 }
 
 /// Rewrites `--some_flag[=v]` to `--some-flag[=v]`; values and positional arguments are kept.

@@ -307,7 +307,8 @@ impl Connection {
                     error: None,
                     eof: false,
                 }));
-                let mut backend = DbBackend::new(&self.engine);
+                let local = self.stream.local_addr().ok().map(|a| a.to_string());
+                let mut backend = DbBackend::new(&self.engine, local);
                 match self.stream.try_clone() {
                     Ok(s) => backend.set_interrupt_probe(probe(s, input.clone())),
                     Err(e) => warn!(connection = self.id, "no interrupt probe: {e}"),

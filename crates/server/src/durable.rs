@@ -34,7 +34,8 @@ pub struct DataDir {
 
 /// Takes snapshots of one storage into `<data>/snapshots`, one at a time.
 pub struct Snapshots {
-    storage: Arc<Storage>,
+    /// Replaced when a replica loads its MAIN's snapshot.
+    storage: parking_lot::RwLock<Arc<Storage>>,
     dir: PathBuf,
     wal: Option<Arc<Wal>>,
     retention: usize,
@@ -67,19 +68,19 @@ pub fn open(config: &Config) -> anyhow::Result<(Arc<Storage>, DataDir)> {
                 segment_bytes: config.storage_wal_file_size_kib * 1024,
                 flush_every_n_tx: config.storage_wal_file_flush_every_n_tx,
                 epoch: epoch.clone(),
+                base_ts: storage.last_commit_ts(),
             },
             recovery,
         )
         .context("cannot open the write-ahead log")?;
-        let wal = Arc::new(wal);
-        storage.set_commit_sink(Arc::new(PoolAwareWal(wal.clone())));
-        Some(wal)
+        // main.rs installs the commit sink (the WAL behind replication).
+        Some(Arc::new(wal))
     } else {
         warn!("the write-ahead log is disabled (--storage-wal-enabled=false): commits after the last snapshot are lost on restart");
         None
     };
     let snapshots = Arc::new(Snapshots {
-        storage: storage.clone(),
+        storage: parking_lot::RwLock::new(storage.clone()),
         dir: snapshot_dir,
         wal: wal.clone(),
         retention: config.storage_snapshot_retention_count as usize,
@@ -120,7 +121,8 @@ impl Snapshots {
     /// snapshots beyond the retention count and the WAL segments no kept snapshot needs.
     pub fn create(&self) -> Result<SnapshotInfo, DurabilityError> {
         let _turn = self.one_at_a_time.lock();
-        let info = write_snapshot(&self.storage, &self.dir, &self.epoch)?;
+        let storage = self.storage.read().clone();
+        let info = write_snapshot(&storage, &self.dir, &self.epoch)?;
         info!(
             file = %info.path.display(),
             commit_ts = info.commit_ts,
@@ -134,6 +136,11 @@ impl Snapshots {
             warn!("snapshot retention failed (the snapshot itself is fine): {e}");
         }
         Ok(info)
+    }
+
+    /// The storage to snapshot from now on (a replica's full resync replaced it).
+    pub fn set_storage(&self, storage: Arc<Storage>) {
+        *self.storage.write() = storage;
     }
 
     fn retain(&self) -> Result<(), DurabilityError> {
@@ -204,30 +211,6 @@ fn check_wal_reaches_back(wal_dir: &Path, snapshot_ts: u64) -> anyhow::Result<()
         }
     }
     Ok(())
-}
-
-/// The WAL as the storage's commit sink, waiting for its flushes through
-/// [`crate::pool::while_blocked`] so that a Bolt worker waiting for an fsync lends its other
-/// connections (and a spare thread starts when every worker waits): otherwise a pool of two
-/// workers would let at most two commits share a flush.
-struct PoolAwareWal(Arc<Wal>);
-
-impl storage::CommitSink for PoolAwareWal {
-    fn on_commit(&self, record: &storage::CommitRecord) -> Result<(), String> {
-        self.0.on_commit(record)
-    }
-
-    fn defers_durability(&self) -> bool {
-        self.0.defers_durability()
-    }
-
-    fn wait_durable(&self, commit_ts: u64) -> Result<(), String> {
-        crate::pool::while_blocked(|| storage::CommitSink::wait_durable(&*self.0, commit_ts))
-    }
-
-    fn is_lost(&self, commit_ts: u64) -> bool {
-        storage::CommitSink::is_lost(&*self.0, commit_ts)
-    }
 }
 
 /// Takes the directory's lock file, or says which process holds it.

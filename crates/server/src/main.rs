@@ -14,6 +14,7 @@ mod epoll;
 mod listener;
 mod logging;
 mod pool;
+mod replicated;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -84,6 +85,41 @@ fn run(config: Config) -> anyhow::Result<()> {
         },
     );
     engine.set_snapshot_maker(data_dir.snapshots.clone());
+    let host = Arc::new(replicated::ServerHost::new(
+        engine.clone(),
+        data_dir.wal.clone(),
+        config.data_directory.clone(),
+        data_dir.snapshots.clone(),
+        config.bolt_port,
+    ));
+    let repl = replication::Replication::start(
+        host.clone(),
+        &config.data_directory,
+        replication::Settings {
+            check_frequency: Duration::from_secs(config.replication_replica_check_frequency_sec),
+            restore_state: config.replication_restore_state_on_startup,
+            min_replicas_to_write: config.replication_min_replicas_to_write as usize,
+            min_replicas_max_lag: Duration::from_secs(config.replication_min_replicas_max_lag_sec),
+            ..replication::Settings::default()
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("cannot restore the replication state: {e}"))?;
+    match &data_dir.wal {
+        Some(wal) => {
+            // A Bolt worker waiting for a flush or for SYNC replicas lends its other
+            // connections (see pool::while_blocked).
+            let blocking: replication::sink::BlockingHook =
+                Arc::new(|wait: &mut dyn FnMut()| pool::while_blocked(wait));
+            host.install_sink(Arc::new(replication::ReplicatingSink::new(
+                repl.clone(),
+                wal.clone(),
+                blocking,
+            )));
+        }
+        None if repl.is_main() => replicated::warn_without_wal(),
+        None => {}
+    }
+    engine.set_replication(Arc::new(replicated::Control(repl.clone())));
     let settings = Arc::new(ConnectionSettings {
         server_agent: config.bolt_server_name_for_init.clone(),
         max_message_bytes: 64 << 20,
@@ -101,16 +137,18 @@ fn run(config: Config) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen for Bolt on {addr}: {e}"))?;
         let local = listener.local_addr()?;
+        host.set_bolt_port(local.port());
         info!(
             target: logging::STARTUP_TARGET,
-            "ferrograph {} listening for Bolt on {local}, data directory {}, role main",
+            "ferrograph {} listening for Bolt on {local}, data directory {}, role {}",
             env!("CARGO_PKG_VERSION"),
-            config.data_directory.display()
+            config.data_directory.display(),
+            repl.role_name()
         );
-        let storage = engine.storage().clone();
+        let gc_engine = engine.clone();
         // GC takes object locks briefly and never awaits.
         every(config.storage_gc_cycle_sec, move || {
-            let stats = storage.free_memory();
+            let stats = gc_engine.storage().free_memory();
             tracing::debug!(?stats, "periodic garbage collection");
         });
         let snapshots = data_dir.snapshots.clone();
