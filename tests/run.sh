@@ -298,6 +298,12 @@ examples() {
         run_example "python/pymgclient_quickstart.py ($venv)" "$expected" \
             "$VENV_DIR/$venv/bin/python" examples/python/pymgclient_quickstart.py 127.0.0.1 "{PORT}"
     done
+    # The seed's cluster walk-through starts its own three servers (the one run_example starts
+    # is not used).
+    if [[ -x "$VENV_DIR/py-neo4j5/bin/python" ]]; then
+        run_example "python/replication_cluster.py" "REP1 and REP2 replicated (:Node) at ts 2" \
+            "$VENV_DIR/py-neo4j5/bin/python" examples/python/replication_cluster.py "$BIN"
+    fi
     # The Rust example runs once its package is a workspace member.
     if grep -q '"examples/rust"' "$ROOT/Cargo.toml"; then
         run_example "rust/neo4rs_quickstart.rs" "$expected" \

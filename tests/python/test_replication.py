@@ -1,0 +1,473 @@
+"""Replication with real processes on 127.0.0.1: a MAIN and its replicas, each with its own
+Bolt port, replication port and data directory, driven only through Cypher over Bolt as a
+Memgraph user would (SET REPLICATION ROLE, REGISTER REPLICA, SHOW REPLICAS ...).
+
+Conditions are polled with a deadline; nothing sleeps a fixed time.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from neo4j.exceptions import ClientError, Neo4jError
+
+from conftest import Server, _RUNNING
+from neo4j_helpers import make_driver
+
+DEADLINE_S = 30.0
+REPLICA_WRITE = (
+    "Write queries are forbidden on the replica instance. Replica instances accept only read "
+    "queries, while the main instance accepts read and write queries. Please retry your query "
+    "on the main instance."
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Instance:
+    """Successive server processes on one data directory, with a replication port."""
+
+    def __init__(self, tmp_path, name: str, *flags: str):
+        self.dir = tmp_path / name
+        self.data_dir = self.dir / "data"
+        self.flags = ("--replication-replica-check-frequency-sec=1", *flags)
+        self.runs = 0
+        self.server: Server | None = None
+        self.repl_port = free_port()
+
+    def start(self, *extra: str) -> "Instance":
+        server = Server(self.dir / f"run-{self.runs}", (*self.flags, *extra))
+        server.data_dir = self.data_dir
+        self.runs += 1
+        self.server = server.start()
+        return self
+
+    def stop(self):
+        problems = self.server.stop()
+        assert not problems, "; ".join(problems) + "\n" + self.server.log_tail()
+
+    def kill(self):
+        _RUNNING.discard(self.server)
+        self.server.proc.kill()
+        self.server.proc.wait()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.repl_port}"
+
+    def run(self, text: str, **params):
+        """Runs `text` autocommit; returns (rows, summary)."""
+        with make_driver(self.server) as driver, driver.session() as session:
+            result = session.run(text, params)
+            rows = [r.values() for r in result]
+            return rows, result.consume()
+
+    def rows(self, text: str, **params):
+        return self.run(text, **params)[0]
+
+    def fails(self, text: str) -> Neo4jError:
+        with pytest.raises(Neo4jError) as info:
+            self.run(text)
+        return info.value
+
+    def demote(self):
+        self.run(f"SET REPLICATION ROLE TO REPLICA WITH PORT {self.repl_port}")
+
+    def replicas(self) -> dict:
+        """SHOW REPLICAS by name: (socket_address, sync_mode, system_info, data_info)."""
+        rows = self.rows("SHOW REPLICAS")
+        return {r[0]: tuple(r[1:]) for r in rows}
+
+    def count(self) -> int:
+        return self.rows("MATCH (n) RETURN count(n)")[0][0]
+
+
+def eventually(check, what: str, deadline_s: float = DEADLINE_S):
+    """Polls `check()` until it returns a truthy value; returns it."""
+    deadline = time.monotonic() + deadline_s
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except Neo4jError as e:  # a server still starting up, a replica not ready yet
+            last = e
+        time.sleep(0.05)
+    raise AssertionError(f"{what}: not within {deadline_s}s (last: {last!r})")
+
+
+def notifications(summary) -> list[dict]:
+    """The summary's notifications as maps (`code`, `title`, ...), with either driver line
+    (neo4j 6 deprecates the attribute but still fills it from the server's notifications)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return list(summary.notifications or [])
+
+
+def codes(summary) -> list[str]:
+    return [n["code"] for n in notifications(summary)]
+
+
+def status(main: Instance, name: str):
+    info = main.replicas()[name][3]["memgraph"]
+    return info["status"], info["ts"], info["behind"]
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """Starts instances by name; each is stopped (and checked) at the end."""
+    made: list[Instance] = []
+
+    def make(name: str, *flags: str) -> Instance:
+        inst = Instance(tmp_path, name, *flags).start()
+        made.append(inst)
+        return inst
+
+    yield make
+    for inst in made:
+        if inst.server and inst.server in _RUNNING:
+            inst.stop()
+
+
+def test_roles_and_their_errors(cluster):
+    a = cluster("a")
+    assert a.rows("SHOW REPLICATION ROLE") == [["main"]]
+    with make_driver(a.server) as driver, driver.session() as session:
+        assert session.run("SHOW REPLICATION ROLE").keys() == ["replication role"]
+    assert "Replica must set a port!" in a.fails("SET REPLICATION ROLE TO REPLICA").message
+    assert "Main can't set a port!" in a.fails("SET REPLICATION ROLE TO MAIN WITH PORT 10000").message
+    assert "Port must be an integer literal!" in a.fails(
+        "SET REPLICATION ROLE TO REPLICA WITH PORT '10000'"
+    ).message
+    assert "Couldn't set replication role to main!" in a.fails("SET REPLICATION ROLE TO MAIN").message
+    a.demote()
+    assert a.rows("SHOW REPLICATION ROLE") == [["replica"]]
+    assert "Couldn't set role to replica!" in a.fails(
+        f"SET REPLICATION ROLE TO REPLICA WITH PORT {a.repl_port}"
+    ).message
+    assert a.fails("SHOW REPLICAS").message == "Show replicas query should only be run on the main instance."
+    assert a.fails("REGISTER REPLICA x SYNC TO '127.0.0.1:1'").message == "Replica can't register another replica!"
+    assert a.fails("DROP REPLICA x").message.startswith("Replica can't unregister a replica!")
+    with make_driver(a.server) as driver, driver.session() as session:
+        tx = session.begin_transaction()
+        with pytest.raises(Neo4jError) as info:
+            tx.run("SHOW REPLICATION ROLE").consume()
+        assert info.value.message.startswith("Managing replication is not allowed in multicommand transactions.")
+    _, summary = a.run("SET REPLICATION ROLE TO MAIN")
+    assert "SetReplica" in codes(summary)
+    assert a.rows("SHOW REPLICATION ROLE") == [["main"]]
+    a.run("CREATE (:AfterPromotion)")
+
+
+def test_the_seed_cluster_sync_and_async(cluster):
+    main = cluster("main")
+    rep1 = cluster("rep1")
+    rep2 = cluster("rep2")
+    rep1.demote()
+    rep2.demote()
+    _, summary = main.run(f"REGISTER REPLICA REP1 SYNC TO '{rep1.address}'")
+    assert "RegisterReplica" in codes(summary)
+    main.run(f"REGISTER REPLICA REP2 ASYNC TO '{rep2.address}'")
+    rows = main.rows("SHOW REPLICAS")
+    assert [r[:4] for r in rows] == [
+        ["REP1", rep1.address, "sync", None],
+        ["REP2", rep2.address, "async", None],
+    ]
+    eventually(lambda: all(s[0] == "ready" for s in (status(main, "REP1"), status(main, "REP2"))), "both ready")
+    assert status(main, "REP1") == ("ready", 0, 0)
+
+    main.run("CREATE (:Node)")
+    # SYNC: applied when the write returns.
+    assert rep1.rows("MATCH (n) RETURN labels(n)") == [[["Node"]]]
+    eventually(lambda: status(main, "REP2") == ("ready", 2, 0), "REP2 at ts 2")
+    assert status(main, "REP1") == ("ready", 2, 0)
+    eventually(lambda: rep2.rows("MATCH (n) RETURN labels(n)") == [[["Node"]]], "REP2 has the node")
+
+    # Writes on a replica are refused with Memgraph's words; reads work.
+    for text in ("CREATE (:X)", "CREATE INDEX ON :Node(id)", "MATCH (n) SET n.x = 1"):
+        err = rep1.fails(text)
+        assert err.message == REPLICA_WRITE, text
+        assert isinstance(err, ClientError)
+    assert rep1.count() == 1
+
+    # Indexes and constraints replicate too.
+    main.run("CREATE INDEX ON :Node(id)")
+    main.run("CREATE CONSTRAINT ON (n:Node) ASSERT n.id IS UNIQUE")
+    for rep in (rep1, rep2):
+        eventually(lambda rep=rep: rep.rows("SHOW INDEX INFO") == main.rows("SHOW INDEX INFO"), "index replicated")
+        eventually(lambda rep=rep: rep.rows("SHOW CONSTRAINT INFO") == main.rows("SHOW CONSTRAINT INFO"), "constraint replicated")
+
+    # DROP REPLICA: gone from SHOW REPLICAS, the replica keeps its data and stops receiving.
+    _, summary = main.run("DROP REPLICA REP2")
+    assert "DropReplica" in codes(summary)
+    assert list(main.replicas()) == ["REP1"]
+    main.run("CREATE (:Node {id: 2})")
+    assert rep2.count() == 1 and rep2.rows("SHOW REPLICATION ROLE") == [["replica"]]
+    # Registered again, it gets what it missed.
+    main.run(f"REGISTER REPLICA REP2 ASYNC TO '{rep2.address}'")
+    eventually(lambda: rep2.count() == 2, "REP2 caught up after re-registration")
+    eventually(lambda: status(main, "REP2")[2] == 0, "REP2 behind 0")
+
+
+def test_registration_errors_leave_nothing_behind(cluster):
+    main = cluster("main")
+    rep = cluster("rep")
+    rep.demote()
+    main.run(f"REGISTER REPLICA R1 ASYNC TO '{rep.address}'")
+    err = main.fails(f"REGISTER REPLICA R1 ASYNC TO '{rep.address}'")
+    assert err.message.startswith("Couldn't register replica R1. Error: 1")
+    err = main.fails(f"REGISTER REPLICA R2 ASYNC TO '{rep.address}'")
+    assert err.message.startswith("Couldn't register replica R2. Error: 2")
+    err = main.fails(f"REGISTER REPLICA R3 ASYNC TO '127.0.0.1:{free_port()}'")
+    assert err.message.startswith("Couldn't register replica R3. Error: 5")
+    err = main.fails("REGISTER REPLICA R4 ASYNC TO '1:2:3'")
+    assert err.message.startswith("Invalid socket address.")
+    err = main.fails(f"REGISTER REPLICA R5 STRICT_SYNC TO '127.0.0.1:{free_port()}'")
+    assert "Error: 5" in err.message
+    main.run("DROP REPLICA R1")
+    main.run(f"REGISTER REPLICA R6 SYNC TO '{rep.address}'")
+    err = main.fails(f"REGISTER REPLICA R7 STRICT_SYNC TO '127.0.0.1:{free_port()}'")
+    assert err.message.startswith("Cluster cannot consists of both STRICT_SYNC and SYNC replicas.")
+    assert list(main.replicas()) == ["R6"]
+
+
+def test_register_refused_without_a_wal(cluster):
+    main = cluster("main", "--storage-wal-enabled=false")
+    rep = cluster("rep")
+    rep.demote()
+    err = main.fails(f"REGISTER REPLICA R ASYNC TO '{rep.address}'")
+    assert "write-ahead log is disabled" in err.message
+    assert main.replicas() == {}
+
+
+def test_a_dead_sync_replica_warns_and_recovers_by_itself(cluster):
+    main = cluster("main")
+    rep = cluster("rep")
+    rep.demote()
+    main.run(f"REGISTER REPLICA R1 SYNC TO '{rep.address}'")
+    main.run("CREATE (:N {v: 1})")
+    main.rows("MATCH (n) RETURN n")
+    assert status(main, "R1") == ("ready", 2, 0)
+    rep.kill()
+    started = time.monotonic()
+    eventually(lambda: status(main, "R1")[0] == "invalid", "R1 invalid")
+    assert time.monotonic() - started < 5
+    # The write commits on the MAIN, with a warning, not an error.
+    _, summary = main.run("CREATE (:N {v: 2})")
+    warnings = [n for n in notifications(summary) if n["code"] == "SyncReplicationFailure"]
+    assert warnings and warnings[0]["title"].startswith("Failed to replicate to SYNC replica 'R1'")
+    assert main.count() == 2
+    st, ts, behind = status(main, "R1")
+    assert (st, ts) == ("invalid", 2) and behind < 0
+    # Back (role kept across the restart): caught up without anyone doing anything.
+    rep.start()
+    assert rep.rows("SHOW REPLICATION ROLE") == [["replica"]]
+    eventually(lambda: status(main, "R1")[0] == "ready" and status(main, "R1")[2] == 0, "R1 ready again")
+    assert sorted(r[0] for r in rep.rows("MATCH (n) RETURN n.v")) == [1, 2]
+    _, summary = main.run("CREATE (:N {v: 3})")
+    assert "SyncReplicationFailure" not in codes(summary)
+    assert rep.count() == 3
+
+
+def test_strict_sync_aborts_everywhere_and_resumes(cluster):
+    main = cluster("main")
+    strict = cluster("strict")
+    lazy = cluster("lazy")
+    strict.demote()
+    lazy.demote()
+    main.run(f"REGISTER REPLICA S STRICT_SYNC TO '{strict.address}'")
+    main.run(f"REGISTER REPLICA A ASYNC TO '{lazy.address}'")
+    eventually(lambda: status(main, "S")[0] == "ready", "S ready")
+    main.run("CREATE (:N {v: 1})")
+    assert strict.count() == 1
+    strict.kill()
+    err = main.fails("CREATE (:N {v: 2})")
+    assert "Failed to replicate to STRICT_SYNC replica 'S'" in err.message
+    assert "Transaction was aborted on all instances." in err.message
+    assert main.count() == 1
+    eventually(lambda: lazy.count() == 1, "the async replica has the first write")
+    strict.start()
+
+    def write():
+        try:
+            main.run("CREATE (:N {v: 3})")
+            return True
+        except Neo4jError:
+            return False
+
+    eventually(write, "writes resume once the strict replica is back")
+    assert strict.count() == 2
+    eventually(lambda: lazy.count() == 2, "the async replica too")
+
+
+def test_restarts_keep_roles_and_registrations(cluster):
+    main = cluster("main")
+    rep = cluster("rep")
+    rep.demote()
+    main.run(f"REGISTER REPLICA R1 ASYNC TO '{rep.address}'")
+    main.run("CREATE (:N {v: 1})")
+    eventually(lambda: rep.count() == 1, "replicated")
+    main.kill()
+    main.start()
+    assert main.rows("SHOW REPLICATION ROLE") == [["main"]]
+    assert list(main.replicas()) == ["R1"]
+    main.run("CREATE (:N {v: 2})")
+    eventually(lambda: rep.count() == 2, "replicated after the MAIN's restart")
+    rep.stop()
+    rep.start()
+    assert rep.rows("SHOW REPLICATION ROLE") == [["replica"]]
+    main.run("CREATE (:N {v: 3})")
+    eventually(lambda: rep.count() == 3, "replicated after the replica's restart")
+    eventually(lambda: status(main, "R1")[2] == 0, "behind 0")
+
+
+def test_manual_failover_and_fencing_of_the_old_main(cluster):
+    """Seed 002: kill the MAIN, promote a replica, register the other on it; the old MAIN
+    that comes back refuses writes instead of running a split brain."""
+    main = cluster("main")
+    rep1 = cluster("rep1")
+    rep2 = cluster("rep2")
+    rep1.demote()
+    rep2.demote()
+    main.run(f"REGISTER REPLICA R1 SYNC TO '{rep1.address}'")
+    main.run(f"REGISTER REPLICA R2 SYNC TO '{rep2.address}'")
+    for i in range(10):
+        main.run("CREATE (:N {v: $v})", v=i)
+    main.kill()
+    rep1.run("SET REPLICATION ROLE TO MAIN")
+    rep1.run(f"REGISTER REPLICA R2 SYNC TO '{rep2.address}'")
+    for i in range(10, 15):
+        rep1.run("CREATE (:N {v: $v})", v=i)
+    assert rep2.count() == 15
+    assert status(rep1, "R2") == ("ready", rep1.replicas()["R2"][3]["memgraph"]["ts"], 0)
+    # The old MAIN comes back with its old role and replicas: it learns of the newer MAIN
+    # from them and refuses writes.
+    main.start()
+    assert main.rows("SHOW REPLICATION ROLE") == [["main"]]
+
+    def fenced():
+        try:
+            main.run("CREATE (:N {v: 99})")
+            return False
+        except Neo4jError as e:
+            return "no longer the MAIN" in e.message
+
+    eventually(fenced, "the old MAIN is fenced")
+    assert rep2.count() == 15 and rep1.count() == 15
+    # Demoted and registered on the new MAIN, it catches up (it wrote nothing new).
+    main.demote()
+    rep1.run(f"REGISTER REPLICA OLD SYNC TO '{main.address}'")
+    eventually(lambda: main.count() == 15, "the old MAIN caught up as a replica")
+
+
+def test_a_replica_that_wrote_on_its_own_is_diverged(cluster):
+    a = cluster("a")
+    b = cluster("b")
+    a.run("CREATE (:A)")
+    b.run("CREATE (:B)")
+    b.demote()
+    err = a.fails(f"REGISTER REPLICA B ASYNC TO '{b.address}'")
+    assert err.message.startswith("Couldn't register replica B. Error: 3")
+    assert a.replicas() == {}
+    assert b.rows("MATCH (n) RETURN labels(n)") == [[["B"]]]
+
+
+def test_full_resync_from_a_snapshot_when_the_wal_was_pruned(cluster):
+    main = cluster(
+        "main",
+        "--storage-wal-file-size-kib=1",
+        "--storage-snapshot-retention-count=1",
+    )
+    for i in range(300):
+        main.run("CREATE (:N {v: $v, pad: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'})", v=i)
+    main.rows("CREATE SNAPSHOT")
+    main.run("CREATE (:N {v: 300})")
+    main.rows("CREATE SNAPSHOT")
+    wal_dir = main.data_dir / "wal"
+    assert sorted(p.name for p in wal_dir.iterdir())[0] != "0000000001.wal", "the first segments were pruned"
+    rep = cluster("rep")
+    rep.demote()
+    main.run(f"REGISTER REPLICA R ASYNC TO '{rep.address}'")
+    eventually(lambda: rep.count() == 301, "the replica loaded the snapshot")
+    main.run("CREATE (:N {v: 301})")
+    eventually(lambda: rep.count() == 302, "and follows after it")
+    assert "full resync" in main.server.log_text()
+
+
+def test_min_replicas_to_write(cluster):
+    main = cluster("main", "--replication-min-replicas-to-write=1", "--replication-min-replicas-max-lag-sec=5")
+    err = main.fails("CREATE (:N)")
+    assert "min-replicas-to-write" in err.message
+    rep = cluster("rep")
+    rep.demote()
+    main.run(f"REGISTER REPLICA R ASYNC TO '{rep.address}'")
+
+    def writes():
+        try:
+            main.run("CREATE (:N)")
+            return True
+        except Neo4jError:
+            return False
+
+    eventually(writes, "writes allowed with one replica")
+    rep.kill()
+    eventually(lambda: not writes(), "writes refused again without it")
+
+
+def test_neo4j_scheme_routes_writes_to_the_main_and_reads_to_replicas(cluster):
+    from neo4j import GraphDatabase, READ_ACCESS, WRITE_ACCESS
+
+    main = cluster("main")
+    rep = cluster("rep")
+    rep.demote()
+    main.run(f"REGISTER REPLICA R SYNC TO '{rep.address}'")
+    eventually(lambda: status(main, "R")[0] == "ready", "R ready")
+    for entry in (main, rep):
+        uri = f"neo4j://127.0.0.1:{entry.server.port}"
+        with GraphDatabase.driver(uri, auth=None) as driver:
+            with driver.session(default_access_mode=WRITE_ACCESS) as session:
+                session.run("CREATE (:Routed)").consume()
+            with driver.session(default_access_mode=READ_ACCESS) as session:
+                role = session.run("SHOW REPLICATION ROLE").single().value()
+                assert role == "replica"
+                assert session.run("MATCH (n:Routed) RETURN count(n)").single().value() >= 1
+    assert main.rows("MATCH (n:Routed) RETURN count(n)") == [[2]]
+
+
+def test_a_partitioned_sync_replica_is_invalid_and_heals(cluster):
+    """Through our fault proxy: the replica is alive but unreachable (no reset, nothing
+    delivered). The MAIN notices within about three heartbeats, commits go on with a warning
+    after a bounded wait, and the replica catches up when the partition heals."""
+    from faultproxy import FaultProxy
+
+    main = cluster("main")
+    rep = cluster("rep")
+    rep.demote()
+    proxy = FaultProxy(("127.0.0.1", rep.repl_port)).start()
+    try:
+        main.run(f"REGISTER REPLICA R SYNC TO '127.0.0.1:{proxy.port}'")
+        main.run("CREATE (:N {v: 1})")
+        assert rep.count() == 1
+        proxy.partition()
+        started = time.monotonic()
+        _, summary = main.run("CREATE (:N {v: 2})")
+        took = time.monotonic() - started
+        assert took < 10, f"a SYNC commit waited {took:.1f}s"
+        assert "SyncReplicationFailure" in codes(summary)
+        eventually(lambda: status(main, "R")[0] == "invalid", "R invalid", deadline_s=15)
+        assert main.count() == 2
+        proxy.heal()
+        proxy.cut()  # the stalled connection is dead by now on the MAIN's side; start clean
+        eventually(lambda: status(main, "R") [0] == "ready" and status(main, "R")[2] == 0, "R healed")
+        assert rep.count() == 2
+    finally:
+        proxy.stop()
