@@ -471,3 +471,121 @@ def test_a_partitioned_sync_replica_is_invalid_and_heals(cluster):
         assert rep.count() == 2
     finally:
         proxy.stop()
+
+
+@pytest.mark.parametrize("seed", [11, 23])
+def test_sigkill_of_the_main_under_load_loses_no_acknowledged_sync_write(cluster, seed):
+    """One writer inserts increasing ids; the MAIN is killed at a seeded random moment. Every
+    write acknowledged without a SyncReplicationFailure warning is on the SYNC replica, which
+    holds nothing else but possibly the write in flight; the ASYNC replica holds a gap-free
+    prefix. After a manual failover to the SYNC replica every instance converges."""
+    import random
+    import threading
+
+    rng = random.Random(seed)
+    main = cluster("main")
+    sync_rep = cluster("sync")
+    async_rep = cluster("async")
+    sync_rep.demote()
+    async_rep.demote()
+    main.run(f"REGISTER REPLICA S SYNC TO '{sync_rep.address}'")
+    main.run(f"REGISTER REPLICA A ASYNC TO '{async_rep.address}'")
+    eventually(lambda: status(main, "A")[0] == "ready", "A ready")
+
+    acked: list[int] = []
+    acked_on_sync: list[int] = []
+    attempted: list[int] = []
+    stop = threading.Event()
+
+    def writer():
+        with make_driver(main.server) as driver, driver.session() as session:
+            i = 0
+            while not stop.is_set():
+                attempted.append(i)
+                try:
+                    summary = session.run("CREATE (:N {id: $i})", i=i).consume()
+                except Exception:
+                    return
+                acked.append(i)
+                if "SyncReplicationFailure" not in codes(summary):
+                    acked_on_sync.append(i)
+                i += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    eventually(lambda: len(acked) >= 50, "the writer got going")
+    deadline = time.monotonic() + rng.uniform(0.2, 1.0)
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
+    main.kill()
+    stop.set()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+
+    def ids(inst):
+        return sorted(r[0] for r in inst.rows("MATCH (n:N) RETURN n.id"))
+
+    on_sync = ids(sync_rep)
+    assert set(acked_on_sync) <= set(on_sync), "an acknowledged SYNC write is missing"
+    assert set(on_sync) <= set(attempted), "the SYNC replica holds a write nobody sent"
+    assert len(on_sync) <= len(acked) + 1
+    on_async = ids(async_rep)
+    assert on_async == list(range(len(on_async))), "the ASYNC replica is not a gap-free prefix"
+
+    # Failover to the SYNC replica; the ASYNC one follows it and converges.
+    sync_rep.run("SET REPLICATION ROLE TO MAIN")
+    sync_rep.run(f"REGISTER REPLICA A ASYNC TO '{async_rep.address}'")
+    sync_rep.run("CREATE (:N {id: -1})")
+    eventually(lambda: ids(async_rep) == ids(sync_rep), "the ASYNC replica converged")
+    eventually(lambda: status(sync_rep, "A")[2] == 0, "behind 0")
+    # The old MAIN recovers every write it acknowledged (fsync per commit), and is fenced.
+    main.start()
+    assert set(acked) <= set(ids(main))
+
+
+def test_strict_sync_writes_that_failed_are_nowhere(cluster):
+    """A STRICT_SYNC replica is killed while a writer inserts ids: every write that failed is
+    absent on the MAIN and the ASYNC replica, every acknowledged one is on all three once the
+    replica is back."""
+    import threading
+
+    main = cluster("main")
+    strict = cluster("strict")
+    lazy = cluster("lazy")
+    strict.demote()
+    lazy.demote()
+    main.run(f"REGISTER REPLICA S STRICT_SYNC TO '{strict.address}'")
+    main.run(f"REGISTER REPLICA A ASYNC TO '{lazy.address}'")
+    eventually(lambda: status(main, "S")[0] == "ready", "S ready")
+    acked, failed = [], []
+    stop = threading.Event()
+
+    def writer():
+        with make_driver(main.server) as driver:
+            i = 0
+            while not stop.is_set():
+                try:
+                    with driver.session() as session:
+                        session.run("CREATE (:N {id: $i})", i=i).consume()
+                    acked.append(i)
+                except Neo4jError:
+                    failed.append(i)
+                i += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    eventually(lambda: len(acked) >= 30, "the writer got going")
+    strict.kill()
+    eventually(lambda: len(failed) >= 5, "writes fail while the strict replica is down")
+    strict.start()
+    eventually(lambda: len(acked) > 0 and acked[-1] > failed[-1], "writes resumed")
+    stop.set()
+    thread.join(timeout=30)
+
+    def ids(inst):
+        return {r[0] for r in inst.rows("MATCH (n:N) RETURN n.id")}
+
+    assert ids(main) == set(acked)
+    eventually(lambda: ids(lazy) == set(acked), "the ASYNC replica converged")
+    eventually(lambda: ids(strict) == set(acked), "the STRICT_SYNC replica converged")
+    assert not set(failed) & (ids(main) | ids(lazy) | ids(strict))
