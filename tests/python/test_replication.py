@@ -589,3 +589,75 @@ def test_strict_sync_writes_that_failed_are_nowhere(cluster):
     eventually(lambda: ids(lazy) == set(acked), "the ASYNC replica converged")
     eventually(lambda: ids(strict) == set(acked), "the STRICT_SYNC replica converged")
     assert not set(failed) & (ids(main) | ids(lazy) | ids(strict))
+
+
+def test_garbage_on_the_replication_port_is_refused_and_harmless(cluster):
+    """Bytes that are not our protocol (a huge length, a bad checksum, random noise, a
+    half-sent frame) close that connection only; the replica keeps serving its MAIN."""
+    import random
+    import struct
+
+    main = cluster("main")
+    rep = cluster("rep")
+    rep.demote()
+    main.run(f"REGISTER REPLICA R SYNC TO '{rep.address}'")
+    rng = random.Random(5)
+    payloads = [
+        struct.pack("<II", 0xFFFFFFFF, 0),
+        struct.pack("<II", 16, 12345) + b"x" * 16,
+        bytes(rng.getrandbits(8) for _ in range(4096)),
+        struct.pack("<II", 1000, 0) + b"y" * 10,
+        b"GET / HTTP/1.1\r\n\r\n",
+    ]
+    for payload in payloads:
+        with socket.create_connection(("127.0.0.1", rep.repl_port), timeout=5) as s:
+            s.sendall(payload)
+            s.shutdown(socket.SHUT_WR)
+            s.settimeout(5)
+            try:
+                while s.recv(4096):
+                    pass
+            except OSError:
+                pass
+    rep.server.assert_alive()
+    main.run("CREATE (:AfterGarbage)")
+    assert rep.rows("MATCH (n:AfterGarbage) RETURN count(n)") == [[1]]
+    # Another instance cannot take the port the replica listens on.
+    other = cluster("other")
+    err = other.fails(f"SET REPLICATION ROLE TO REPLICA WITH PORT {rep.repl_port}")
+    assert err.message == "Couldn't set role to replica!"
+    assert other.rows("SHOW REPLICATION ROLE") == [["main"]]
+
+
+def test_without_restore_state_an_instance_starts_as_a_main(cluster):
+    main = cluster("main")
+    rep = cluster("rep")
+    rep.demote()
+    main.run(f"REGISTER REPLICA R ASYNC TO '{rep.address}'")
+    main.run("CREATE (:N)")
+    eventually(lambda: rep.count() == 1, "replicated")
+    rep.stop()
+    rep.start("--replication-restore-state-on-startup=false")
+    assert rep.rows("SHOW REPLICATION ROLE") == [["main"]]
+    assert rep.count() == 1, "the data is kept"
+    assert "Replication configuration will NOT be stored" in rep.server.log_text()
+    eventually(lambda: status(main, "R")[0] == "invalid", "the MAIN sees it gone")
+
+
+def test_a_replica_restarted_as_a_main_that_wrote_is_diverged(cluster):
+    """Started without its replication state, a replica is a MAIN of a new epoch: a write it
+    takes then is its own, and registering it back on its old MAIN is refused (Error: 3)."""
+    main = cluster("main")
+    rep = cluster("rep")
+    rep.demote()
+    main.run(f"REGISTER REPLICA R ASYNC TO '{rep.address}'")
+    for _ in range(5):
+        main.run("CREATE (:N)")
+    eventually(lambda: rep.count() == 5, "replicated")
+    main.run("DROP REPLICA R")
+    rep.stop()
+    rep.start("--replication-restore-state-on-startup=false")
+    rep.run("CREATE (:Mine)")
+    rep.demote()
+    err = main.fails(f"REGISTER REPLICA R ASYNC TO '{rep.address}'")
+    assert err.message.startswith("Couldn't register replica R. Error: 3")

@@ -168,9 +168,16 @@ impl Replication {
         let stored = file.load()?;
         let mut state = match stored {
             Some(state) if settings.restore_state => state,
-            Some(state) => {
+            Some(mut state) => {
                 warn!("Replication configuration will NOT be stored. When the server restarts, replication state will be forgotten.");
-                // The data's lineage is a fact about the data, kept either way.
+                // The data's lineage is a fact about the data, kept either way; a replica
+                // that starts as a MAIN begins an epoch of its own (as a promotion does), so
+                // that what it writes is never taken for its old MAIN's commits.
+                if state.role != Role::Main {
+                    let term = state.max_term + 1;
+                    let last = host.storage().last_commit_ts();
+                    state.enter_epoch(Epoch::new(term), last);
+                }
                 State {
                     role: Role::Main,
                     following: None,
