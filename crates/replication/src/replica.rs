@@ -50,6 +50,7 @@ pub(crate) struct ReplicaServer {
     port: u16,
     stop: Arc<AtomicBool>,
     sockets: Arc<Mutex<Vec<TcpStream>>>,
+    acceptor: std::thread::JoinHandle<()>,
 }
 
 impl ReplicaServer {
@@ -61,7 +62,7 @@ impl ReplicaServer {
         let sockets: Arc<Mutex<Vec<TcpStream>>> = Arc::new(Mutex::new(Vec::new()));
         let core = Arc::new(Mutex::new(Core::default()));
         let ids = Arc::new(AtomicU64::new(1));
-        {
+        let acceptor = {
             let stop = stop.clone();
             let sockets = sockets.clone();
             std::thread::Builder::new()
@@ -84,13 +85,14 @@ impl ReplicaServer {
                             .spawn(move || serve(stream, id, &repl, &core, &stop));
                     }
                     debug!("replication server stopped");
-                })?;
-        }
+                })?
+        };
         info!(port, "listening for a MAIN on the replication port");
         Ok(ReplicaServer {
             port,
             stop,
             sockets,
+            acceptor,
         })
     }
 
@@ -100,11 +102,15 @@ impl ReplicaServer {
         for socket in self.sockets.lock().drain(..) {
             let _ = socket.shutdown(Shutdown::Both);
         }
-        // Wake the accept loop so it sees the flag and closes the listener.
-        let _ = TcpStream::connect_timeout(
+        // Wake the accept loop so it sees the flag and closes the listener; once it has,
+        // the port is free again (a new demotion may bind it right away).
+        let woke = TcpStream::connect_timeout(
             &std::net::SocketAddr::from(([127, 0, 0, 1], self.port)),
             Duration::from_secs(1),
         );
+        if woke.is_ok() {
+            let _ = self.acceptor.join();
+        }
     }
 }
 
