@@ -64,7 +64,9 @@ pub fn run(bin: &str, server_args: &[String], args: &ReplicationArgs) -> Result<
         Scenario::AsyncPipelined => {
             async_pipelined(bin, server_args, args.count.unwrap_or(100_000), timeout)?
         }
-        Scenario::SyncLatency => sync_latency(bin, server_args, args.count.unwrap_or(10_000))?,
+        Scenario::SyncLatency => {
+            sync_latency(bin, server_args, args.count.unwrap_or(10_000), timeout)?
+        }
         Scenario::FullResync => full_resync(bin, server_args, &args.load, timeout)?,
     }
     println!("load average after: {}", loadavg());
@@ -310,7 +312,7 @@ fn measure(addr: &str, count: u64) -> Result<(String, u64, usize)> {
     Ok((latency_summary(&mut lat), count + warmup, warned))
 }
 
-fn sync_latency(bin: &str, server_args: &[String], count: u64) -> Result<()> {
+fn sync_latency(bin: &str, server_args: &[String], count: u64, timeout: Duration) -> Result<()> {
     ensure!(count > 0, "sync-latency needs --count > 0");
     let flags = base_flags(server_args);
     let (alone, _, _) = {
@@ -327,7 +329,7 @@ fn sync_latency(bin: &str, server_args: &[String], count: u64) -> Result<()> {
         r.register(&mut admin, "SYNC")?;
     }
     let names: Vec<&str> = replicas.iter().map(|r| r.name.as_str()).collect();
-    wait_caught_up(&mut admin, &names, Duration::from_secs(30)).context("before the run")?;
+    wait_caught_up(&mut admin, &names, timeout).context("before the run")?;
     let (synced, created, warned) = measure(&main.addr, count)?;
     // SYNC: every create returned after both replicas applied it.
     for r in &replicas {
