@@ -282,6 +282,26 @@ def test_a_dead_sync_replica_warns_and_recovers_by_itself(cluster):
     assert rep.count() == 3
 
 
+def test_a_replica_flushing_every_n_commits_serves_sync_and_catches_up(cluster):
+    """With --storage-wal-file-flush-every-n-tx > 1 a replica does not fsync each batch (as a
+    MAIN with that flag does not fsync each commit): SYNC commits are still applied on it when
+    they return, and after a kill it comes back and is caught up."""
+    main = cluster("main")
+    rep = cluster("rep", "--storage-wal-file-flush-every-n-tx=1000")
+    rep.demote()
+    main.run(f"REGISTER REPLICA R1 SYNC TO '{rep.address}'")
+    for v in range(5):
+        _, summary = main.run("CREATE (:N {v: $v})", v=v)
+        assert "SyncReplicationFailure" not in codes(summary)
+        assert rep.count() == v + 1
+    rep.kill()
+    eventually(lambda: status(main, "R1")[0] == "invalid", "R1 invalid")
+    main.run("CREATE (:N {v: 5})")
+    rep.start()
+    eventually(lambda: status(main, "R1")[0] == "ready" and status(main, "R1")[2] == 0, "R1 caught up")
+    assert sorted(r[0] for r in rep.rows("MATCH (n) RETURN n.v")) == list(range(6))
+
+
 def test_strict_sync_aborts_everywhere_and_resumes(cluster):
     main = cluster("main")
     strict = cluster("strict")

@@ -21,7 +21,7 @@ use crate::graph::SocialGraph;
 #[derive(clap::Args, Clone, Debug)]
 pub struct GraphArgs {
     /// Number of :Person nodes (ids 0..nodes).
-    #[arg(long, default_value_t = 1_000_000)]
+    #[arg(long, visible_alias = "persons", default_value_t = 1_000_000)]
     pub nodes: u64,
     /// Number of :KNOWS relationships.
     #[arg(long, default_value_t = 5_000_000)]
@@ -288,11 +288,11 @@ pub fn count_persons(c: &mut Client) -> Result<i64> {
     single_int(c, "MATCH (p:Person) RETURN count(p)")
 }
 
-fn count_knows(c: &mut Client) -> Result<i64> {
+pub fn count_knows(c: &mut Client) -> Result<i64> {
     single_int(c, "MATCH ()-[r:KNOWS]->() RETURN count(r)")
 }
 
-fn single_int(c: &mut Client, text: &str) -> Result<i64> {
+pub fn single_int(c: &mut Client, text: &str) -> Result<i64> {
     let rows = c.query(text, &[])?;
     match rows.as_slice() {
         [row] => match row.as_slice() {

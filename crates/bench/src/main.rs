@@ -17,12 +17,16 @@
 //! ferrograph-bench --spawn target/release/ferrograph load --nodes 10000 --edges 50000
 //! ferrograph-bench --spawn target/release/ferrograph queries --nodes 10000 --edges 50000
 //! ferrograph-bench --spawn target/release/ferrograph mixed --nodes 10000 --edges 50000
+//! ferrograph-bench --spawn target/release/ferrograph replication --scenario async-pipelined
 //! ```
+//!
+//! `replication` starts a MAIN and its replicas itself (all from `--spawn`); see [`replication`].
 
 mod client;
 mod commits;
 mod graph;
 mod load;
+mod replication;
 mod social;
 mod spawn;
 
@@ -117,6 +121,12 @@ enum Cmd {
         #[command(flatten)]
         mixed: MixedArgs,
     },
+    /// A MAIN and replicas, all started from --spawn: ASYNC catch-up of pipelined creates,
+    /// SYNC commit latency, or the full resync of a loaded graph to a new replica.
+    Replication {
+        #[command(flatten)]
+        args: replication::ReplicationArgs,
+    },
 }
 
 #[derive(clap::Args)]
@@ -144,6 +154,12 @@ fn main() -> Result<()> {
     if let Cmd::Generate { out, graph } = &args.cmd {
         return generate(out, graph);
     }
+    if let Cmd::Replication { args: repl } = &args.cmd {
+        let Some(bin) = &args.spawn else {
+            bail!("replication starts its own MAIN and replicas: pass --spawn <server binary>");
+        };
+        return replication::run(bin, &args.server_args, repl);
+    }
     let spawned = match &args.spawn {
         Some(bin) => Some(spawn::Spawned::start(bin, &args.server_args)?),
         None => None,
@@ -156,7 +172,9 @@ fn main() -> Result<()> {
         Cmd::Commits { clients, seconds } => commits::commits(&addr, clients, seconds),
         Cmd::Roundtrip { count } => roundtrip(&addr, count),
         Cmd::CreatePipelined { count } => create_pipelined(&addr, count),
-        Cmd::Generate { .. } => unreachable!("handled before starting a server"),
+        Cmd::Generate { .. } | Cmd::Replication { .. } => {
+            unreachable!("handled before starting a server")
+        }
         Cmd::Load { load } => social(&addr, pid, &load, None, None),
         Cmd::Queries { load, queries } => social(&addr, pid, &load, Some(&queries), None),
         Cmd::Mixed { load, mixed } => social(&addr, pid, &load, None, Some(&mixed)),
@@ -248,6 +266,25 @@ fn roundtrip(addr: &str, count: u64) -> Result<()> {
 fn create_pipelined(addr: &str, count: u64) -> Result<()> {
     let mut c = Client::connect(addr)?;
     let before = count_nodes(&mut c)?;
+    let total = pipelined_creates(&mut c, count)?;
+    let after = count_nodes(&mut c)?;
+    ensure!(
+        after - before == count as i64,
+        "expected {count} new nodes, found {}",
+        after - before
+    );
+    println!(
+        "create-pipelined: {count} autocommit `CREATE (:Node {{id: $i}})` pipelined on one connection: {:.3} s ({:.0} creates/s), {} nodes verified",
+        total.as_secs_f64(),
+        count as f64 / total.as_secs_f64(),
+        after - before
+    );
+    Ok(())
+}
+
+/// Sends `count` autocommit `CREATE (:Node {id: $i})` (i = 0..count) pipelined on `c` and
+/// returns the time from the first send until the last acknowledgement.
+fn pipelined_creates(c: &mut Client, count: u64) -> Result<Duration> {
     // One thread writes every request while this one reads the answers from the same socket
     // (writing everything first could deadlock once both socket buffers are full).
     let writer_stream = c.stream.try_clone()?;
@@ -283,19 +320,7 @@ fn create_pipelined(addr: &str, count: u64) -> Result<()> {
         Ok(r) => r?,
         Err(_) => bail!("writer thread panicked"),
     }
-    let after = count_nodes(&mut c)?;
-    ensure!(
-        after - before == count as i64,
-        "expected {count} new nodes, found {}",
-        after - before
-    );
-    println!(
-        "create-pipelined: {count} autocommit `CREATE (:Node {{id: $i}})` pipelined on one connection: {:.3} s ({:.0} creates/s), {} nodes verified",
-        total.as_secs_f64(),
-        count as f64 / total.as_secs_f64(),
-        after - before
-    );
-    Ok(())
+    Ok(total)
 }
 
 fn count_nodes(c: &mut Client) -> Result<i64> {

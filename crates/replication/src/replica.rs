@@ -273,7 +273,7 @@ fn handle(
                     return failed(format!("commit {}: {e}", record.commit_ts));
                 }
             }
-            if let Err(e) = sync_wal(repl) {
+            if let Err(e) = sync_batch(repl) {
                 return failed(e);
             }
             Some(Response::Ack {
@@ -398,6 +398,19 @@ fn handle(
             info!(snapshot_ts, commit_ts = now, "full resync: snapshot loaded");
             Some(Response::Ack { ts: now })
         }
+    }
+}
+
+/// After a batch of commits was applied: with the WAL's default policy (a commit is durable
+/// before it is acknowledged) one flush makes the whole batch durable before the MAIN hears of
+/// it; with `--storage-wal-file-flush-every-n-tx` > 1 the replica's log flushes every n commits
+/// as a MAIN's does (the operator accepted losing the newest commits in a crash; a replica
+/// that restarts behind is caught up again from its MAIN).
+fn sync_batch(repl: &Replication) -> Result<(), String> {
+    use storage::CommitSink;
+    match repl.host.wal() {
+        Some(wal) if !wal.defers_durability() => Ok(()),
+        _ => sync_wal(repl),
     }
 }
 

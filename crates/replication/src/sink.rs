@@ -7,7 +7,9 @@
 //! replicas are registered, appends the frame to the WAL and to the backlog. After the commit
 //! is visible, [`CommitSink::after_commit`] wakes the replica clients and waits for the SYNC
 //! replicas. On a replica (commits applied from its MAIN) it only logs, and does not wait for
-//! each commit's flush: the replica syncs once per batch before acknowledging it.
+//! each commit's flush: with the default flush policy the replica syncs once per batch before
+//! acknowledging it; with `--storage-wal-file-flush-every-n-tx` > 1 its log flushes every n
+//! commits, as a MAIN's does.
 
 use std::sync::Arc;
 
