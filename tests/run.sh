@@ -6,12 +6,14 @@
 #  2. Python: two pinned virtual environments under target/venv/ (rebuilt only when their
 #     tests/python/requirements-*.txt changes), each running the black-box pytest suites in
 #     tests/python against the binary from step 1:
-#       py-neo4j5: neo4j 5.28.8 + pymgclient 1.5.2 (+ the raw-socket tests, run once)
+#       py-neo4j5: neo4j 5.28.8 + pymgclient 1.5.2 (+ the raw-socket tests and the Docker
+#                  image/cluster tests, run once; those skip when no Docker engine answers)
 #       py-neo4j6: neo4j 6.4.1  + pymgclient 1.6.0
 #  3. examples/: each example runs against a freshly started server and must print its line.
 #
 # Prints a summary and ends with the line `N passed, N failed`; exits non-zero on any failure.
-# Needs: cargo, python3 (3.11) with venv and pip, and access to crates.io and PyPI.
+# Needs: cargo, python3 (3.11) with venv and pip, and access to crates.io and PyPI; Docker
+# (engine and docker-compose or `docker compose`) for tests/python/test_docker.py.
 # Environment: CARGO_TARGET_DIR (default <repo>/target), PYTHON (default python3).
 
 set -euo pipefail
@@ -304,6 +306,8 @@ examples() {
         run_example "python/replication_cluster.py" "REP1 and REP2 replicated (:Node) at ts 2" \
             "$VENV_DIR/py-neo4j5/bin/python" examples/python/replication_cluster.py "$BIN"
     fi
+    # examples/python/docker_cluster.py needs a compose cluster: tests/python/test_docker.py
+    # runs it against one of its own.
     # The Rust example runs once its package is a workspace member.
     if grep -q '"examples/rust"' "$ROOT/Cargo.toml"; then
         run_example "rust/neo4rs_quickstart.rs" "$expected" \
@@ -318,7 +322,7 @@ examples() {
 if rust_tests; then
     run_pytest "neo4j 5.28.8 + pymgclient 1.5.2 + raw Bolt" py-neo4j5 tests/python
     run_pytest "neo4j 6.4.1 + pymgclient 1.6.0" py-neo4j6 tests/python \
-        --ignore=tests/python/test_bad_input.py
+        --ignore=tests/python/test_bad_input.py --ignore=tests/python/test_docker.py
     examples
 else
     echo "the build failed: skipping the Python suites and the examples" >&2

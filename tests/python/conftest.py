@@ -299,3 +299,6 @@ def pytest_runtest_makereport(item, call):
             report.sections.append(
                 (f"ferrograph log (port {value.port})", value.log_tail())
             )
+        elif callable(getattr(value, "report_sections", None)):
+            # Anything else that can say what happened (test_docker's containers' logs).
+            report.sections.extend(value.report_sections())

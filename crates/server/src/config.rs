@@ -55,8 +55,13 @@ pub struct Config {
     )]
     pub bolt_server_name_for_init: String,
 
-    /// Directory for the database's files.
-    #[arg(long, default_value = "./ferrograph-data")]
+    /// Directory for the database's files. The environment variable FERROGRAPH_DATA_DIRECTORY
+    /// sets it when the flag is not given (the Docker image sets it to /var/lib/ferrograph).
+    #[arg(
+        long,
+        env = "FERROGRAPH_DATA_DIRECTORY",
+        default_value = "./ferrograph-data"
+    )]
     pub data_directory: PathBuf,
 
     /// Minimum level of log messages: TRACE, DEBUG, INFO, WARNING, ERROR, CRITICAL.
@@ -176,8 +181,13 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
+
+    /// Held while parsing: clap reads FERROGRAPH_DATA_DIRECTORY, which one test sets.
+    static ENV_LOCK: Mutex<()> = Mutex::new(());
 
     fn parse(args: &[&str]) -> Config {
+        let _env = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         let mut v = vec!["ferrograph".to_string()];
         v.extend(args.iter().map(|s| s.to_string()));
         Config::from_args(v).expect("valid flags")
@@ -259,5 +269,24 @@ mod tests {
             v.extend(bad.iter().map(|s| s.to_string()));
             assert!(Config::from_args(v).is_err(), "{bad:?} should be refused");
         }
+    }
+
+    #[test]
+    fn data_directory_comes_from_the_environment_unless_the_flag_is_given() {
+        let _env = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let from_args = |args: &[&str]| {
+            let mut v = vec!["ferrograph".to_string()];
+            v.extend(args.iter().map(|s| s.to_string()));
+            Config::from_args(v).expect("valid flags").data_directory
+        };
+        std::env::set_var("FERROGRAPH_DATA_DIRECTORY", "/var/lib/ferrograph");
+        let from_env = from_args(&[]);
+        let flag_wins = from_args(&["--data-directory=/srv/graph"]);
+        let underscore_flag_wins = from_args(&["--data_directory", "/srv/other"]);
+        std::env::remove_var("FERROGRAPH_DATA_DIRECTORY");
+        assert_eq!(from_env, PathBuf::from("/var/lib/ferrograph"));
+        assert_eq!(flag_wins, PathBuf::from("/srv/graph"));
+        assert_eq!(underscore_flag_wins, PathBuf::from("/srv/other"));
+        assert_eq!(from_args(&[]), PathBuf::from("./ferrograph-data"));
     }
 }
