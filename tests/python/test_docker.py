@@ -373,8 +373,9 @@ def test_the_seed_cluster_in_containers(compose_cluster):
     eventually(lambda: rows(rep2, "SHOW REPLICATION ROLE") == [["replica"]], "replica2 back as a replica")
     assert count(rep2) == 4
 
-    # The MAIN may learn only from its next write that the old connection is gone (that write
-    # warns and REP2 catches up in the background): SYNC again once one write does not warn.
+    # The MAIN may learn only from its next write that the old connection is gone; it then
+    # reconnects at once, but if REP2 is not listening yet that write warns and REP2 catches
+    # up in the background: SYNC again once one write does not warn.
     def synchronous_write():
         _, summary = run(rep1, "CREATE (:Node {after: 'restart'})")
         return not sync_failures(summary)

@@ -63,8 +63,6 @@ struct ClientState {
     ts: u64,
     last_answer: Option<Instant>,
     bolt_port: Option<u16>,
-    /// A new connection's hello happened (status counts from then on).
-    generation: u64,
 }
 
 /// An open connection to the replica.
@@ -137,7 +135,6 @@ impl ReplicaClient {
                 ts: 0,
                 last_answer: None,
                 bolt_port: None,
-                generation: 0,
             }),
             changed: Condvar::new(),
             conn: Mutex::new(None),
@@ -217,10 +214,13 @@ impl ReplicaClient {
                 _ => UNREACHABLE_REASON,
             });
         }
-        let generation = state.generation;
         while state.ts < ts {
-            if state.status != Status::Ready || state.generation != generation {
-                return Err(UNREACHABLE_REASON);
+            // A reconnect in between (status "recovery" for a moment) is fine: the commit
+            // still counts if the replica confirms it before the deadline.
+            match state.status {
+                Status::Invalid => return Err(UNREACHABLE_REASON),
+                Status::Diverged => return Err(DIVERGED_REASON),
+                Status::Ready | Status::Recovery => {}
             }
             if self.changed.wait_until(&mut state, deadline).timed_out() && state.ts < ts {
                 // Alive or not, it is not keeping up: "invalid" now, and the connection is
@@ -312,7 +312,6 @@ impl ReplicaClient {
                 state.ts = ts;
                 state.last_answer = Some(Instant::now());
                 state.bolt_port = Some(bolt_port);
-                state.generation += 1;
                 state.status = if ts >= repl.host.storage().last_commit_ts()
                     && self.config.mode != Mode::StrictSync
                 {
@@ -377,9 +376,20 @@ impl ReplicaClient {
                 }
                 Err(why) => {
                     *guard = None;
-                    drop(guard);
                     warn!(replica = %self.config.name, "replication connection failed: {why}");
-                    self.set_status(Status::Invalid, Some(&why));
+                    // A replica that restarted (or a connection cut by a proxy) is often back
+                    // already: one immediate reconnect, so that a SYNC commit waiting for it
+                    // can still be confirmed instead of warned about.
+                    match self.hello(repl) {
+                        Ok(conn) => {
+                            info!(replica = %self.config.name, "reconnected to the replica");
+                            *guard = Some(conn);
+                        }
+                        Err(_) => {
+                            drop(guard);
+                            self.set_status(Status::Invalid, Some(&why));
+                        }
+                    }
                 }
             }
         }
