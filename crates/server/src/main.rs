@@ -72,7 +72,28 @@ fn main() -> ExitCode {
     }
 }
 
+/// SIGTERM or SIGINT before the server serves (during recovery, which may take a while): exit
+/// at once. Nothing has been acknowledged yet, and recovery only reads (cutting a torn WAL tail
+/// is repeated by the next start). Without this, a container's PID 1 would ignore `docker stop`
+/// until the SIGKILL. Recovery over, the default is restored before the runtime's handlers are
+/// installed.
+extern "C" fn exit_during_startup(_signal: libc::c_int) {
+    // SAFETY: _exit is async-signal-safe.
+    unsafe { libc::_exit(0) }
+}
+
 fn run(config: Config) -> anyhow::Result<()> {
+    // SAFETY: installing a handler that only calls _exit.
+    unsafe {
+        libc::signal(
+            libc::SIGTERM,
+            exit_during_startup as *const () as libc::sighandler_t,
+        );
+        libc::signal(
+            libc::SIGINT,
+            exit_during_startup as *const () as libc::sighandler_t,
+        );
+    }
     logging::init(&config)?;
     let (storage, data_dir) = durable::open(&config)?;
     let engine = Engine::new(
@@ -126,6 +147,14 @@ fn run(config: Config) -> anyhow::Result<()> {
         handshake_timeout: Duration::from_secs(30),
     });
 
+    // Recovery is done. The runtime's handlers take over: they chain to whatever handler was
+    // installed before them, so the default goes back first (else every SIGTERM would _exit
+    // instead of shutting down cleanly).
+    // SAFETY: restoring the default disposition.
+    unsafe {
+        libc::signal(libc::SIGTERM, libc::SIG_DFL);
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("ferrograph-io")
