@@ -183,7 +183,16 @@ struct Inner {
     synced_len: u64,
     /// The commit timestamp of the newest appended record (0: none yet).
     last_appended_ts: u64,
+    /// With `flush_every_n_tx > 1`: frames appended but not yet written to the segment file
+    /// (one `write` per [`WRITE_BUFFER_BYTES`] instead of one per commit).
+    buffer: Vec<u8>,
 }
+
+/// With `flush_every_n_tx > 1`, frames are written to the file in batches of about this size
+/// (and at every sync, rotation, [`Wal::write_out`] and shutdown). A process crash may then lose
+/// the buffered commits as an OS crash may lose the unsynced ones: that policy accepts losing
+/// the newest commits, never a part of one.
+pub const WRITE_BUFFER_BYTES: usize = 256 << 10;
 
 /// The log a server appends every commit to (install it as the storage's commit sink).
 ///
@@ -230,6 +239,7 @@ impl Wal {
                 unsynced: 0,
                 synced_len,
                 last_appended_ts: last,
+                buffer: Vec::new(),
             }),
             flush: Mutex::new(()),
             durable_ts: AtomicU64::new(last),
@@ -254,11 +264,13 @@ impl Wal {
     pub fn append_frame(&self, commit_ts: u64, frame: &[u8]) -> Result<(), DurabilityError> {
         let mut guard = self.inner.lock();
         let inner = &mut *guard;
+        let buffered = inner.buffer.len() as u64;
         let rotate = inner
             .current
             .as_ref()
-            .is_none_or(|w| w.len() + frame.len() as u64 > inner.config.segment_bytes);
+            .is_none_or(|w| w.len() + buffered + frame.len() as u64 > inner.config.segment_bytes);
         if rotate {
+            self.write_buffer(inner)?;
             if let Some(mut old) = inner.current.take() {
                 // The old segment must be complete on disk before the next one exists.
                 if let Err(e) = old.sync() {
@@ -281,26 +293,61 @@ impl Wal {
             inner.unsynced = 0;
             inner.current = Some(writer);
         }
-        let writer = inner.current.as_mut().expect("a segment is open");
-        // A failed write leaves no partial frame (the writer cuts it); earlier unsynced records
-        // are intact and still to be flushed.
-        writer.append(frame)?;
+        if self.group {
+            let writer = inner.current.as_mut().expect("a segment is open");
+            // A failed write leaves no partial frame (the writer cuts it); earlier unsynced
+            // records are intact and still to be flushed.
+            writer.append(frame)?;
+            inner.last_appended_ts = commit_ts;
+            inner.unsynced += 1;
+            return Ok(());
+        }
+        inner.buffer.extend_from_slice(frame);
         inner.last_appended_ts = commit_ts;
         inner.unsynced += 1;
-        if !self.group && inner.unsynced >= inner.config.flush_every_n_tx {
+        if inner.unsynced >= inner.config.flush_every_n_tx {
             self.sync_current(inner)?;
+        } else if inner.buffer.len() >= WRITE_BUFFER_BYTES {
+            self.write_buffer(inner)?;
         }
         Ok(())
     }
 
-    /// Syncs the open segment if it holds unsynced records; on failure cuts them off.
-    fn sync_current(&self, inner: &mut Inner) -> Result<(), DurabilityError> {
+    /// Writes the buffered frames to the segment file (not synced). On failure everything
+    /// after the last sync is cut off, as for a failed sync.
+    fn write_buffer(&self, inner: &mut Inner) -> Result<(), DurabilityError> {
+        if inner.buffer.is_empty() {
+            return Ok(());
+        }
         let Some(writer) = inner.current.as_mut() else {
+            inner.buffer.clear();
             return Ok(());
         };
+        let written = writer.append(&inner.buffer);
+        inner.buffer.clear();
+        if let Err(e) = written {
+            self.fail_unsynced(inner);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Writes what is buffered to the segment file, so that readers of the files (replication's
+    /// catch-up) see every appended commit. Does not sync.
+    pub fn write_out(&self) -> Result<(), DurabilityError> {
+        let mut guard = self.inner.lock();
+        self.write_buffer(&mut guard)
+    }
+
+    /// Syncs the open segment if it holds unsynced records; on failure cuts them off.
+    fn sync_current(&self, inner: &mut Inner) -> Result<(), DurabilityError> {
         if inner.unsynced == 0 {
             return Ok(());
         }
+        self.write_buffer(inner)?;
+        let Some(writer) = inner.current.as_mut() else {
+            return Ok(());
+        };
         if let Err(e) = writer.sync() {
             self.fail_unsynced(inner);
             return Err(e);
@@ -402,6 +449,7 @@ impl Wal {
             cut_back(writer, inner.synced_len);
         }
         inner.unsynced = 0;
+        inner.buffer.clear();
         inner.last_appended_ts = durable;
     }
 
@@ -418,6 +466,7 @@ impl Wal {
     pub fn restart(&self, move_to: &Path, base_ts: u64) -> Result<Vec<PathBuf>, DurabilityError> {
         let _flusher = self.flush.lock();
         let mut inner = self.inner.lock();
+        self.write_buffer(&mut inner)?;
         if let Some(mut writer) = inner.current.take() {
             writer.sync()?;
         }

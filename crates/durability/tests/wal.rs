@@ -425,3 +425,33 @@ fn a_restarted_log_continues_after_the_snapshot_it_was_given() {
         Err(durability::ReadBackError::NotCovered { .. })
     ));
 }
+
+#[test]
+fn under_flush_every_n_records_reach_the_file_in_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = Wal::open(
+        WalConfig {
+            flush_every_n_tx: 5,
+            ..config(dir.path(), 1 << 20)
+        },
+        Recovery::default(),
+    )
+    .unwrap();
+    for ts in 2..14 {
+        wal.append(&record(ts)).unwrap();
+    }
+    // Synced (and so written) at the 5th and 10th record; the last two are still buffered.
+    let (records, _) = recover_all(dir.path()).unwrap();
+    assert_eq!(records, expected(10));
+    assert_eq!(wal.durable_ts(), 11);
+    wal.write_out().unwrap();
+    let (records, _) = recover_all(dir.path()).unwrap();
+    assert_eq!(records, expected(12));
+    let batch = durability::read_frames_after(dir.path(), 0, 13, usize::MAX).unwrap();
+    assert_eq!((batch.count, batch.last_ts), (12, 13));
+    // A clean sync writes and syncs everything.
+    wal.append(&record(14)).unwrap();
+    wal.sync().unwrap();
+    let (records, _) = recover_all(dir.path()).unwrap();
+    assert_eq!(records, expected(13));
+}

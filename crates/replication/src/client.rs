@@ -429,6 +429,9 @@ impl ReplicaClient {
                         return Err("the write-ahead log is disabled".into());
                     };
                     frames.clear();
+                    // Frames still in the log's write buffer are not in the files yet.
+                    wal.write_out()
+                        .map_err(|e| format!("cannot write the write-ahead log out: {e}"))?;
                     match durability::read_frames_after(&wal.dir(), conn.sent_ts, visible, BATCH_BYTES) {
                         Ok(batch) if batch.last_ts > conn.sent_ts => {
                             frames = batch.frames;

@@ -180,6 +180,16 @@ fn run(config: Config) -> anyhow::Result<()> {
             let stats = gc_engine.storage().free_memory();
             tracing::debug!(?stats, "periodic garbage collection");
         });
+        if let Some(wal) = data_dir.wal.clone() {
+            // Under --storage-wal-file-flush-every-n-tx > 1 commits are written to the log in
+            // batches: at least once a second, so a crash of the process (not of the machine)
+            // loses at most the last second's commits.
+            every(1, move || {
+                if let Err(e) = wal.write_out() {
+                    tracing::warn!("cannot write the write-ahead log out: {e}");
+                }
+            });
+        }
         let snapshots = data_dir.snapshots.clone();
         every(config.storage_snapshot_interval_sec, move || {
             if let Err(e) = snapshots.create() {
