@@ -147,6 +147,33 @@ class Server:
         return problems
 
 
+class Node:
+    """Successive server processes on one data directory."""
+
+    def __init__(self, tmp_path, *flags: str):
+        self.tmp_path = tmp_path
+        self.data_dir = tmp_path / "data"
+        self.flags = flags
+        self.runs = 0
+        self.current: Server | None = None
+
+    def start(self, *extra: str) -> Server:
+        server = Server(self.tmp_path / f"run-{self.runs}", (*self.flags, *extra))
+        server.data_dir = self.data_dir
+        self.runs += 1
+        self.current = server.start()
+        return server
+
+    def stop(self):
+        problems = self.current.stop()
+        assert not problems, "; ".join(problems) + "\n" + self.current.log_tail()
+
+    def kill(self):
+        _RUNNING.discard(self.current)
+        self.current.proc.kill()
+        self.current.proc.wait()
+
+
 def _run_server(workdir: Path, extra_args: tuple[str, ...] = ()):
     server = Server(workdir, extra_args).start()
     try:

@@ -20,13 +20,13 @@ import subprocess
 import sys
 import time
 import uuid
-import warnings
 
 import pytest
 from neo4j import GraphDatabase
-from neo4j.exceptions import DriverError, Neo4jError
+from neo4j.exceptions import Neo4jError
 
 from conftest import REPO, server_binary
+from neo4j_helpers import eventually as _eventually, notifications
 
 DEADLINE_S = 30.0
 BUILD_TIMEOUT_S = 600  # cargo builds the binary only when it is missing
@@ -86,25 +86,7 @@ def rows(uri: str, text: str, **params):
 
 
 def eventually(check, what: str, deadline_s: float = DEADLINE_S):
-    """Polls `check()` until it returns a truthy value; returns it. A server still starting
-    (refused connections) or not ready yet (query errors) counts as not yet."""
-    deadline = time.monotonic() + deadline_s
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except (Neo4jError, DriverError, OSError) as e:
-            last = e
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {deadline_s}s (last: {last!r})")
-
-
-def notifications(summary) -> list[dict]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return list(summary.notifications or [])
+    return _eventually(check, what, deadline_s, interval_s=0.1)
 
 
 def sync_failures(summary) -> list[dict]:

@@ -16,37 +16,10 @@ import time
 import pytest
 from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
 
-from conftest import Server, _RUNNING
+from conftest import Node, Server
 from neo4j_helpers import make_driver
 
 DEADLINE_S = 60.0
-
-
-class Node:
-    """Successive server processes on one data directory."""
-
-    def __init__(self, tmp_path, *flags: str):
-        self.tmp_path = tmp_path
-        self.data_dir = tmp_path / "data"
-        self.flags = flags
-        self.runs = 0
-        self.current: Server | None = None
-
-    def start(self, *extra: str) -> Server:
-        server = Server(self.tmp_path / f"run-{self.runs}", (*self.flags, *extra))
-        server.data_dir = self.data_dir
-        self.runs += 1
-        self.current = server.start()
-        return server
-
-    def stop(self):
-        problems = self.current.stop()
-        assert not problems, "; ".join(problems) + "\n" + self.current.log_tail()
-
-    def kill(self):
-        _RUNNING.discard(self.current)
-        self.current.proc.kill()
-        self.current.proc.wait()
 
 
 def query(server: Server, text: str, **params):

@@ -13,10 +13,9 @@ import time
 import pytest
 from neo4j.exceptions import ClientError, Neo4jError
 
-from conftest import Server, _RUNNING
-from neo4j_helpers import make_driver
+from conftest import Node, Server, _RUNNING
+from neo4j_helpers import eventually, make_driver, notifications
 
-DEADLINE_S = 30.0
 REPLICA_WRITE = (
     "Write queries are forbidden on the replica instance. Replica instances accept only read "
     "queries, while the main instance accepts read and write queries. Please retry your query "
@@ -30,32 +29,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Instance:
-    """Successive server processes on one data directory, with a replication port."""
+class Instance(Node):
+    """A `Node` (successive servers on one data directory) with a replication port, driven
+    through Cypher."""
 
     def __init__(self, tmp_path, name: str, *flags: str):
-        self.dir = tmp_path / name
-        self.data_dir = self.dir / "data"
-        self.flags = ("--replication-replica-check-frequency-sec=1", *flags)
-        self.runs = 0
-        self.server: Server | None = None
+        super().__init__(tmp_path / name, "--replication-replica-check-frequency-sec=1", *flags)
         self.repl_port = free_port()
 
+    @property
+    def server(self) -> Server | None:
+        return self.current
+
     def start(self, *extra: str) -> "Instance":
-        server = Server(self.dir / f"run-{self.runs}", (*self.flags, *extra))
-        server.data_dir = self.data_dir
-        self.runs += 1
-        self.server = server.start()
+        super().start(*extra)
         return self
-
-    def stop(self):
-        problems = self.server.stop()
-        assert not problems, "; ".join(problems) + "\n" + self.server.log_tail()
-
-    def kill(self):
-        _RUNNING.discard(self.server)
-        self.server.proc.kill()
-        self.server.proc.wait()
 
     @property
     def address(self) -> str:
@@ -88,29 +76,10 @@ class Instance:
         return self.rows("MATCH (n) RETURN count(n)")[0][0]
 
 
-def eventually(check, what: str, deadline_s: float = DEADLINE_S):
-    """Polls `check()` until it returns a truthy value; returns it."""
-    deadline = time.monotonic() + deadline_s
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except Neo4jError as e:  # a server still starting up, a replica not ready yet
-            last = e
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {deadline_s}s (last: {last!r})")
-
-
-def notifications(summary) -> list[dict]:
-    """The summary's notifications as maps (`code`, `title`, ...), with either driver line
-    (neo4j 6 deprecates the attribute but still fills it from the server's notifications)."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return list(summary.notifications or [])
+def register(main: "Instance", name: str, mode: str, replica: "Instance"):
+    """Demotes `replica` and registers it on `main` as `name` in `mode`."""
+    replica.demote()
+    main.run(f"REGISTER REPLICA {name} {mode} TO '{replica.address}'")
 
 
 def codes(summary) -> list[str]:
@@ -225,8 +194,7 @@ def test_the_seed_cluster_sync_and_async(cluster):
 def test_registration_errors_leave_nothing_behind(cluster):
     main = cluster("main")
     rep = cluster("rep")
-    rep.demote()
-    main.run(f"REGISTER REPLICA R1 ASYNC TO '{rep.address}'")
+    register(main, "R1", "ASYNC", rep)
     err = main.fails(f"REGISTER REPLICA R1 ASYNC TO '{rep.address}'")
     assert err.message.startswith("Couldn't register replica R1. Error: 1")
     err = main.fails(f"REGISTER REPLICA R2 ASYNC TO '{rep.address}'")
@@ -256,8 +224,7 @@ def test_register_refused_without_a_wal(cluster):
 def test_a_dead_sync_replica_warns_and_recovers_by_itself(cluster):
     main = cluster("main")
     rep = cluster("rep")
-    rep.demote()
-    main.run(f"REGISTER REPLICA R1 SYNC TO '{rep.address}'")
+    register(main, "R1", "SYNC", rep)
     main.run("CREATE (:N {v: 1})")
     main.rows("MATCH (n) RETURN n")
     assert status(main, "R1") == ("ready", 2, 0)
@@ -288,8 +255,7 @@ def test_a_replica_flushing_every_n_commits_serves_sync_and_catches_up(cluster):
     they return, and after a kill it comes back and is caught up."""
     main = cluster("main")
     rep = cluster("rep", "--storage-wal-file-flush-every-n-tx=1000")
-    rep.demote()
-    main.run(f"REGISTER REPLICA R1 SYNC TO '{rep.address}'")
+    register(main, "R1", "SYNC", rep)
     for v in range(5):
         _, summary = main.run("CREATE (:N {v: $v})", v=v)
         assert "SyncReplicationFailure" not in codes(summary)
@@ -306,10 +272,8 @@ def test_strict_sync_aborts_everywhere_and_resumes(cluster):
     main = cluster("main")
     strict = cluster("strict")
     lazy = cluster("lazy")
-    strict.demote()
-    lazy.demote()
-    main.run(f"REGISTER REPLICA S STRICT_SYNC TO '{strict.address}'")
-    main.run(f"REGISTER REPLICA A ASYNC TO '{lazy.address}'")
+    register(main, "S", "STRICT_SYNC", strict)
+    register(main, "A", "ASYNC", lazy)
     eventually(lambda: status(main, "S")[0] == "ready", "S ready")
     main.run("CREATE (:N {v: 1})")
     assert strict.count() == 1
@@ -336,8 +300,7 @@ def test_strict_sync_aborts_everywhere_and_resumes(cluster):
 def test_restarts_keep_roles_and_registrations(cluster):
     main = cluster("main")
     rep = cluster("rep")
-    rep.demote()
-    main.run(f"REGISTER REPLICA R1 ASYNC TO '{rep.address}'")
+    register(main, "R1", "ASYNC", rep)
     main.run("CREATE (:N {v: 1})")
     eventually(lambda: rep.count() == 1, "replicated")
     main.kill()
@@ -362,10 +325,8 @@ def test_manual_failover_and_fencing_of_the_old_main(cluster):
     main = cluster("main")
     rep1 = cluster("rep1")
     rep2 = cluster("rep2")
-    rep1.demote()
-    rep2.demote()
-    main.run(f"REGISTER REPLICA R1 SYNC TO '{rep1.address}'")
-    main.run(f"REGISTER REPLICA R2 SYNC TO '{rep2.address}'")
+    register(main, "R1", "SYNC", rep1)
+    register(main, "R2", "SYNC", rep2)
     for i in range(10):
         main.run("CREATE (:N {v: $v})", v=i)
     main.kill()
@@ -390,8 +351,7 @@ def test_manual_failover_and_fencing_of_the_old_main(cluster):
     eventually(fenced, "the old MAIN is fenced")
     assert rep2.count() == 15 and rep1.count() == 15
     # Demoted and registered on the new MAIN, it catches up (it wrote nothing new).
-    main.demote()
-    rep1.run(f"REGISTER REPLICA OLD SYNC TO '{main.address}'")
+    register(rep1, "OLD", "SYNC", main)
     eventually(lambda: main.count() == 15, "the old MAIN caught up as a replica")
 
 
@@ -421,8 +381,7 @@ def test_full_resync_from_a_snapshot_when_the_wal_was_pruned(cluster):
     wal_dir = main.data_dir / "wal"
     assert sorted(p.name for p in wal_dir.iterdir())[0] != "0000000001.wal", "the first segments were pruned"
     rep = cluster("rep")
-    rep.demote()
-    main.run(f"REGISTER REPLICA R ASYNC TO '{rep.address}'")
+    register(main, "R", "ASYNC", rep)
     eventually(lambda: rep.count() == 301, "the replica loaded the snapshot")
     main.run("CREATE (:N {v: 301})")
     eventually(lambda: rep.count() == 302, "and follows after it")
@@ -434,8 +393,7 @@ def test_min_replicas_to_write(cluster):
     err = main.fails("CREATE (:N)")
     assert "min-replicas-to-write" in err.message
     rep = cluster("rep")
-    rep.demote()
-    main.run(f"REGISTER REPLICA R ASYNC TO '{rep.address}'")
+    register(main, "R", "ASYNC", rep)
 
     def writes():
         try:
@@ -454,8 +412,7 @@ def test_neo4j_scheme_routes_writes_to_the_main_and_reads_to_replicas(cluster):
 
     main = cluster("main")
     rep = cluster("rep")
-    rep.demote()
-    main.run(f"REGISTER REPLICA R SYNC TO '{rep.address}'")
+    register(main, "R", "SYNC", rep)
     eventually(lambda: status(main, "R")[0] == "ready", "R ready")
     for entry in (main, rep):
         uri = f"neo4j://127.0.0.1:{entry.server.port}"
@@ -512,10 +469,8 @@ def test_sigkill_of_the_main_under_load_loses_no_acknowledged_sync_write(cluster
     main = cluster("main")
     sync_rep = cluster("sync")
     async_rep = cluster("async")
-    sync_rep.demote()
-    async_rep.demote()
-    main.run(f"REGISTER REPLICA S SYNC TO '{sync_rep.address}'")
-    main.run(f"REGISTER REPLICA A ASYNC TO '{async_rep.address}'")
+    register(main, "S", "SYNC", sync_rep)
+    register(main, "A", "ASYNC", async_rep)
     eventually(lambda: status(main, "A")[0] == "ready", "A ready")
 
     acked: list[int] = []
@@ -578,10 +533,8 @@ def test_strict_sync_writes_that_failed_are_nowhere(cluster):
     main = cluster("main")
     strict = cluster("strict")
     lazy = cluster("lazy")
-    strict.demote()
-    lazy.demote()
-    main.run(f"REGISTER REPLICA S STRICT_SYNC TO '{strict.address}'")
-    main.run(f"REGISTER REPLICA A ASYNC TO '{lazy.address}'")
+    register(main, "S", "STRICT_SYNC", strict)
+    register(main, "A", "ASYNC", lazy)
     eventually(lambda: status(main, "S")[0] == "ready", "S ready")
     acked, failed = [], []
     stop = threading.Event()
@@ -625,8 +578,7 @@ def test_garbage_on_the_replication_port_is_refused_and_harmless(cluster):
 
     main = cluster("main")
     rep = cluster("rep")
-    rep.demote()
-    main.run(f"REGISTER REPLICA R SYNC TO '{rep.address}'")
+    register(main, "R", "SYNC", rep)
     rng = random.Random(5)
     payloads = [
         struct.pack("<II", 0xFFFFFFFF, 0),
@@ -658,8 +610,7 @@ def test_garbage_on_the_replication_port_is_refused_and_harmless(cluster):
 def test_without_restore_state_an_instance_starts_as_a_main(cluster):
     main = cluster("main")
     rep = cluster("rep")
-    rep.demote()
-    main.run(f"REGISTER REPLICA R ASYNC TO '{rep.address}'")
+    register(main, "R", "ASYNC", rep)
     main.run("CREATE (:N)")
     eventually(lambda: rep.count() == 1, "replicated")
     rep.stop()
@@ -675,8 +626,7 @@ def test_a_replica_restarted_as_a_main_that_wrote_is_diverged(cluster):
     takes then is its own, and registering it back on its old MAIN is refused (Error: 3)."""
     main = cluster("main")
     rep = cluster("rep")
-    rep.demote()
-    main.run(f"REGISTER REPLICA R ASYNC TO '{rep.address}'")
+    register(main, "R", "ASYNC", rep)
     for _ in range(5):
         main.run("CREATE (:N)")
     eventually(lambda: rep.count() == 5, "replicated")

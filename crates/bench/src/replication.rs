@@ -136,6 +136,27 @@ impl Replica {
     }
 }
 
+/// A MAIN with REP1 and REP2 registered in `mode`, both caught up; and a client on the MAIN.
+fn start_cluster(
+    bin: &str,
+    flags: &[String],
+    mode: &str,
+    timeout: Duration,
+) -> Result<(Spawned, [Replica; 2], Client)> {
+    let main = Spawned::start_named(bin, "main", flags)?;
+    let replicas = [
+        Replica::start(bin, "REP1", flags)?,
+        Replica::start(bin, "REP2", flags)?,
+    ];
+    let mut admin = Client::connect(&main.addr)?;
+    for r in &replicas {
+        r.register(&mut admin, mode)?;
+    }
+    let names: Vec<&str> = replicas.iter().map(|r| r.name.as_str()).collect();
+    wait_caught_up(&mut admin, &names, timeout).context("before the run")?;
+    Ok((main, replicas, admin))
+}
+
 /// One row of `SHOW REPLICAS`.
 #[derive(Debug)]
 struct ReplicaRow {
@@ -208,17 +229,8 @@ fn count_nodes(c: &mut Client) -> Result<i64> {
 
 fn async_pipelined(bin: &str, server_args: &[String], count: u64, timeout: Duration) -> Result<()> {
     let flags = base_flags(server_args);
-    let main = Spawned::start_named(bin, "main", &flags)?;
-    let replicas = [
-        Replica::start(bin, "REP1", &flags)?,
-        Replica::start(bin, "REP2", &flags)?,
-    ];
-    let mut admin = Client::connect(&main.addr)?;
-    for r in &replicas {
-        r.register(&mut admin, "ASYNC")?;
-    }
+    let (main, replicas, mut admin) = start_cluster(bin, &flags, "ASYNC", timeout)?;
     let names: Vec<&str> = replicas.iter().map(|r| r.name.as_str()).collect();
-    wait_caught_up(&mut admin, &names, timeout).context("before the run")?;
     let mut c = Client::connect(&main.addr)?;
     let start = Instant::now();
     crate::pipelined_creates(&mut c, count)?;
@@ -319,17 +331,7 @@ fn sync_latency(bin: &str, server_args: &[String], count: u64, timeout: Duration
         let main = Spawned::start_named(bin, "alone", &flags)?;
         measure(&main.addr, count)?
     };
-    let main = Spawned::start_named(bin, "main", &flags)?;
-    let replicas = [
-        Replica::start(bin, "REP1", &flags)?,
-        Replica::start(bin, "REP2", &flags)?,
-    ];
-    let mut admin = Client::connect(&main.addr)?;
-    for r in &replicas {
-        r.register(&mut admin, "SYNC")?;
-    }
-    let names: Vec<&str> = replicas.iter().map(|r| r.name.as_str()).collect();
-    wait_caught_up(&mut admin, &names, timeout).context("before the run")?;
+    let (main, replicas, mut admin) = start_cluster(bin, &flags, "SYNC", timeout)?;
     let (synced, created, warned) = measure(&main.addr, count)?;
     // SYNC: every create returned after both replicas applied it.
     for r in &replicas {

@@ -584,17 +584,7 @@ pub fn read_frames_after(
     upto_ts: u64,
     max_bytes: usize,
 ) -> Result<FrameBatch, ReadBackError> {
-    let headers = segment_headers(dir).map_err(|e| match e {
-        DurabilityError::File { ref source, .. }
-            if source.kind() == std::io::ErrorKind::NotFound =>
-        {
-            ReadBackError::NotCovered {
-                after_ts,
-                oldest_prev_ts: u64::MAX,
-            }
-        }
-        e => e.into(),
-    })?;
+    let headers = segment_headers(dir).map_err(|e| pruned_meanwhile(e, after_ts))?;
     let mut batch = FrameBatch {
         last_ts: after_ts,
         ..FrameBatch::default()
@@ -624,22 +614,27 @@ pub fn read_frames_after(
             batch.last_ts = ts;
             true
         })
-        .map_err(|e| match e {
-            DurabilityError::File { ref source, .. }
-                if source.kind() == std::io::ErrorKind::NotFound =>
-            {
-                ReadBackError::NotCovered {
-                    after_ts,
-                    oldest_prev_ts: u64::MAX,
-                }
-            }
-            e => e.into(),
-        })?;
+        .map_err(|e| pruned_meanwhile(e, after_ts))?;
         if !done {
             break;
         }
     }
     Ok(batch)
+}
+
+/// A segment that vanished while it was read was pruned meanwhile: the reader needs a snapshot.
+fn pruned_meanwhile(e: DurabilityError, after_ts: u64) -> ReadBackError {
+    match e {
+        DurabilityError::File { ref source, .. }
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            ReadBackError::NotCovered {
+                after_ts,
+                oldest_prev_ts: u64::MAX,
+            }
+        }
+        e => e.into(),
+    }
 }
 
 impl CommitSink for Wal {

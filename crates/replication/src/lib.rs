@@ -232,10 +232,6 @@ impl Replication {
         Ok(repl)
     }
 
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
     pub fn is_main(&self) -> bool {
         self.role.load(Ordering::Acquire) == ROLE_MAIN
     }

@@ -169,10 +169,6 @@ impl StateFile {
         }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The stored state, or `None` if there is none yet.
     pub fn load(&self) -> Result<Option<State>, String> {
         match fs::read(&self.path) {
