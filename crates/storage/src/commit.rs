@@ -211,7 +211,7 @@ impl Storage {
         for object in tx.touched.drain(..).rev() {
             match object {
                 ObjectRef::Vertex(gid) => {
-                    let mut data = self.vertex_slot(gid).expect("touched vertex").data.lock();
+                    let mut data = self.vertex_slot(gid).expect("touched vertex").write();
                     while let Some(action) = data.chain.pop_owned(tx.view) {
                         if let Action::RemoveOutEdge(entry) = &action {
                             // Undoing an edge's creation: its gid becomes a hole.

@@ -167,7 +167,7 @@ impl Storage {
             let Some(slot) = self.vertex_slot(gid) else {
                 continue;
             };
-            let data = slot.data.lock();
+            let data = slot.read();
             if data.deleted {
                 continue;
             }
@@ -241,7 +241,7 @@ impl Storage {
             let Some(slot) = self.vertex_slot(other) else {
                 return false;
             };
-            let data = slot.data.lock();
+            let data = slot.read();
             match version_of(&data, view, &unique.properties) {
                 Some((labels, values)) => {
                     labels.binary_search(&unique.label).is_ok()
@@ -333,7 +333,7 @@ impl Storage {
             let Some(slot) = self.vertex_slot(gid) else {
                 continue;
             };
-            let data = slot.data.lock();
+            let data = slot.read();
             if let Some((labels, values)) = version_of(&data, view, &[property]) {
                 if labels.binary_search(&label).is_ok() && values[0].is_none() {
                     return Err(StorageError::Constraint(format!(
@@ -364,7 +364,7 @@ impl Storage {
             let Some(slot) = self.vertex_slot(gid) else {
                 continue;
             };
-            let data = slot.data.lock();
+            let data = slot.read();
             let Some((labels, values)) = version_of(&data, view, properties) else {
                 continue;
             };

@@ -76,7 +76,7 @@ impl Storage {
     fn collect_object(&self, object: ObjectRef, oldest_snapshot_ts: u64) -> (u64, bool) {
         match object {
             ObjectRef::Vertex(gid) => {
-                let mut data = self.vertex_slot(gid).expect("committed vertex").data.lock();
+                let mut data = self.vertex_slot(gid).expect("committed vertex").write();
                 let freed = data.chain.truncate_visible_to_all(oldest_snapshot_ts);
                 let emptied = freed > 0 && data.deleted && data.chain.is_empty();
                 if emptied {

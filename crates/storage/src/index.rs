@@ -546,7 +546,7 @@ impl Storage {
                 continue;
             };
             {
-                let data = slot.data.lock();
+                let data = slot.read();
                 if data.deleted && data.chain.is_empty() {
                     continue;
                 }
@@ -711,7 +711,7 @@ impl Storage {
                 let Some(slot) = self.vertex_slot(gid) else {
                     continue;
                 };
-                let data = slot.data.lock();
+                let data = slot.read();
                 let matches = !data.deleted && data.attrs.has_label(index.label);
                 if !matches && data.chain.is_empty() {
                     index.entries.write().remove(&gid);
@@ -737,7 +737,7 @@ impl Storage {
                 let Some(slot) = self.vertex_slot(entry.1) else {
                     continue;
                 };
-                let data = slot.data.lock();
+                let data = slot.read();
                 let matches = !data.deleted
                     && data.attrs.has_label(index.label)
                     && data
@@ -938,7 +938,7 @@ impl Storage {
         let Some(slot) = self.vertex_slot(v) else {
             return false;
         };
-        let data = slot.data.lock();
+        let data = slot.read();
         visibility(&*data, view) == Visibility::Visible
             && crate::read::has_label(&data.attrs, &data.chain, view, label)
     }
@@ -956,7 +956,7 @@ impl Storage {
         let Some(slot) = self.vertex_slot(v) else {
             return false;
         };
-        let data = slot.data.lock();
+        let data = slot.read();
         if visibility(&*data, view) != Visibility::Visible
             || !crate::read::has_label(&data.attrs, &data.chain, view, label)
         {

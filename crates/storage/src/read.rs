@@ -16,15 +16,14 @@ use crate::{EdgeRef, Gid, LabelId, ObjectRef, PropertyId, PropertyValue, Storage
 impl Storage {
     pub(crate) fn vertex_exists(&self, view: View, v: Gid) -> bool {
         self.vertex_slot(v)
-            .is_some_and(|slot| visibility(&*slot.data.lock(), view) == Visibility::Visible)
+            .is_some_and(|slot| visibility(&*slot.read(), view) == Visibility::Visible)
     }
 
     pub(crate) fn vertex_labels(&self, view: View, v: Gid) -> Result<Vec<LabelId>, StorageError> {
         let data = self
             .vertex_slot(v)
             .ok_or(StorageError::VertexNotFound(v))?
-            .data
-            .lock();
+            .read();
         require_visible(&*data, view, ObjectRef::Vertex(v))?;
         let mut labels = data.attrs.label_vec();
         for action in data.chain.invisible_to(view) {
@@ -50,8 +49,7 @@ impl Storage {
         let data = self
             .vertex_slot(v)
             .ok_or(StorageError::VertexNotFound(v))?
-            .data
-            .lock();
+            .read();
         require_visible(&*data, view, ObjectRef::Vertex(v))?;
         Ok(has_label(&data.attrs, &data.chain, view, label))
     }
@@ -68,8 +66,7 @@ impl Storage {
                 let data = self
                     .vertex_slot(gid)
                     .ok_or(StorageError::VertexNotFound(gid))?
-                    .data
-                    .lock();
+                    .read();
                 require_visible(&*data, view, object)?;
                 Ok(read(&data.attrs, &data.chain))
             }
@@ -82,8 +79,7 @@ impl Storage {
                     let vertex = self
                         .vertex_slot(source)
                         .ok_or(StorageError::EdgeNotFound(gid))?
-                        .data
-                        .lock();
+                        .read();
                     require_edge_visible(&vertex, gid, view)?;
                 }
                 // Released before the shard: the entry cannot go away while the edge is visible
@@ -146,8 +142,7 @@ impl Storage {
         let data = self
             .vertex_slot(v)
             .ok_or(StorageError::VertexNotFound(v))?
-            .data
-            .lock();
+            .read();
         require_visible(&*data, view, ObjectRef::Vertex(v))?;
         let mut entries: Vec<AdjEntry> = if out {
             data.adj.out().to_vec()
@@ -185,7 +180,7 @@ impl Storage {
 
     pub(crate) fn edge_ref(&self, view: View, e: Gid) -> Option<EdgeRef> {
         let from = self.edges.source(e)?;
-        let data = self.vertex_slot(from)?.data.lock();
+        let data = self.vertex_slot(from)?.read();
         match out_edge_visibility(&data, e, view) {
             EdgeVisibility::Visible(entry) => Some(EdgeRef {
                 gid: e,
@@ -202,7 +197,7 @@ impl Storage {
         let Some(slot) = self.vertex_slot(v) else {
             return false;
         };
-        let data = slot.data.lock();
+        let data = slot.read();
         visibility(&*data, view) == Visibility::Visible
             && label.is_none_or(|label| has_label(&data.attrs, &data.chain, view, label))
     }

@@ -205,7 +205,7 @@ impl Restorer<'_> {
             }
         }
         let slot = self.storage.vertices.place(gid);
-        let mut data = slot.data.lock();
+        let mut data = slot.write();
         if !data.deleted || !data.chain.is_empty() {
             return Err(refuse(format!("vertex gid {gid} appears twice")));
         }
@@ -278,7 +278,7 @@ impl Restorer<'_> {
         // No concurrency here (the engine lock is held): one vertex lock at a time will do, and
         // each end is checked under the lock that inserts its entry.
         {
-            let mut data = source.data.lock();
+            let mut data = source.write();
             if data.deleted {
                 drop(data);
                 storage.edges.clear(gid);
@@ -287,10 +287,10 @@ impl Restorer<'_> {
             data.adj.insert_out(AdjEntry::new(gid, to, ty));
         }
         {
-            let mut data = target.data.lock();
+            let mut data = target.write();
             if data.deleted {
                 drop(data);
-                source.data.lock().adj.remove_out(gid);
+                source.write().adj.remove_out(gid);
                 storage.edges.clear(gid);
                 return Err(missing(to));
             }

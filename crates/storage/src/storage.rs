@@ -30,7 +30,7 @@ use crate::edge::{EdgeProps, EdgeTable};
 use crate::ids::NameTable;
 use crate::index::Indexes;
 use crate::mvcc::{View, TXN_ID_BASE};
-use crate::object::{Vertex, VertexTable};
+use crate::object::{Slot, VertexTable};
 use crate::transaction::TxnState;
 use crate::{
     CommitSink, EdgeTypeId, Gid, LabelId, ObjectRef, PropertyId, StorageError, Transaction,
@@ -323,7 +323,7 @@ impl Storage {
         self.edges.bound()
     }
 
-    pub(crate) fn vertex_slot(&self, gid: Gid) -> Option<&Vertex> {
+    pub(crate) fn vertex_slot(&self, gid: Gid) -> Option<Slot<'_>> {
         self.vertices.get(gid)
     }
 }

@@ -5,7 +5,7 @@
 
 use std::sync::atomic::Ordering;
 
-use parking_lot::MutexGuard;
+use crate::object::VertexWrite;
 
 use crate::adjacency::{AdjEntry, EDGE_TYPE_LIMIT, GID_LIMIT};
 use crate::attrs::Attrs;
@@ -18,9 +18,9 @@ use crate::{Storage, StorageError};
 
 /// The one or two vertex locks an edge operation needs, taken in ascending gid order.
 struct VertexPair<'a> {
-    first: MutexGuard<'a, VertexData>,
+    first: VertexWrite<'a>,
     /// `None` for a self-loop (`from == to`).
-    second: Option<MutexGuard<'a, VertexData>>,
+    second: Option<VertexWrite<'a>>,
     from_is_first: bool,
 }
 
@@ -37,12 +37,12 @@ impl<'a> VertexPair<'a> {
             .vertex_slot(from)
             .ok_or(StorageError::VertexNotFound(from))?;
         let Some(to_slot) = storage.vertex_slot(to) else {
-            check_writable(&*from_slot.data.lock(), view, ObjectRef::Vertex(from))?;
+            check_writable(&*from_slot.read(), view, ObjectRef::Vertex(from))?;
             return Err(StorageError::VertexNotFound(to));
         };
         let mut pair = if from == to {
             VertexPair {
-                first: from_slot.data.lock(),
+                first: from_slot.write(),
                 second: None,
                 from_is_first: true,
             }
@@ -53,10 +53,10 @@ impl<'a> VertexPair<'a> {
             } else {
                 (to_slot, from_slot)
             };
-            let first = low.data.lock();
+            let first = low.write();
             VertexPair {
                 first,
-                second: Some(high.data.lock()),
+                second: Some(high.write()),
                 from_is_first,
             }
         };
@@ -94,7 +94,7 @@ impl Storage {
     pub(crate) fn create_vertex(&self, tx: &mut TxnState) -> Gid {
         let (gid, slot) = self.vertices.allocate();
         {
-            let mut data = slot.data.lock();
+            let mut data = slot.write();
             debug_assert!(data.deleted && data.chain.is_empty(), "fresh slot");
             data.deleted = false;
             data.chain.push(tx.cell.clone(), Action::Delete);
@@ -111,7 +111,7 @@ impl Storage {
             return Err(invalid(format!("vertex gid {gid} is not below 2^40 - 1")));
         }
         {
-            let mut data = self.vertices.place(gid).data.lock();
+            let mut data = self.vertices.place(gid).write();
             if !data.deleted || !data.chain.is_empty() {
                 return Err(in_use());
             }
@@ -190,8 +190,7 @@ impl Storage {
         let mut data = self
             .vertex_slot(v)
             .ok_or(StorageError::VertexNotFound(v))?
-            .data
-            .lock();
+            .write();
         check_writable(&*data, tx.view, ObjectRef::Vertex(v))?;
         let object = ObjectRef::Vertex(v);
         if add && data.attrs.add_label(label) {
@@ -229,7 +228,7 @@ impl Storage {
                 let slot = self
                     .vertex_slot(gid)
                     .ok_or(StorageError::VertexNotFound(gid))?;
-                let mut data = slot.data.lock();
+                let mut data = slot.write();
                 check_writable(&*data, tx.view, object)?;
                 let VertexData { attrs, chain, .. } = &mut *data;
                 let old = self.set_property_locked(tx, attrs, chain, object, key, value);
@@ -241,7 +240,7 @@ impl Storage {
                 let not_found = StorageError::EdgeNotFound(gid);
                 let source = self.edges.source(gid).ok_or(not_found.clone())?;
                 // The source's lock is held throughout: it orders this write against deletes.
-                let vertex = self.vertex_slot(source).ok_or(not_found)?.data.lock();
+                let vertex = self.vertex_slot(source).ok_or(not_found)?.read();
                 require_edge_visible(&vertex, gid, tx.view)?;
                 if vertex.adj.find_out(gid).is_none() {
                     // Visible to us but gone from the newest version: someone else deleted it.
@@ -301,7 +300,7 @@ impl Storage {
         let mut outcome = DeleteOutcome::default();
         loop {
             let incident = {
-                let mut data = slot.data.lock();
+                let mut data = slot.write();
                 match check_writable(&*data, tx.view, ObjectRef::Vertex(v)) {
                     Err(StorageError::DeletedObject { .. }) => return Ok(outcome),
                     result => result?,
@@ -360,8 +359,7 @@ impl Storage {
             let source = self
                 .vertex_slot(from)
                 .ok_or(StorageError::EdgeNotFound(e))?
-                .data
-                .lock();
+                .read();
             match out_edge_visibility(&source, e, tx.view) {
                 EdgeVisibility::Visible(entry) => entry.other(),
                 EdgeVisibility::Missing => return Err(StorageError::EdgeNotFound(e)),
