@@ -29,7 +29,7 @@
 //! | `storage.rs` | [`Storage`]: object tables, name tables, the clock (engine lock), the sink |
 //! | `transaction.rs` | [`Transaction`], the per-transaction state (redo log, touched objects) |
 //! | `write.rs` / `read.rs` | the write and read operations a transaction delegates to |
-//! | `scan.rs` | [`Transaction::scan_vertices`]: gid-range scans, one lock per vertex |
+//! | `scan.rs` | [`Transaction::scan_vertices`]: gid-range scans: runs of 256 vertices read behind their chunk's scan gate, or one lock per vertex while a writer is in the chunk |
 //! | `commit.rs` | commit, abort, logging schema changes |
 //! | `replay.rs` | [`Storage::apply_record`], [`Storage::prepare_record`] and [`PreparedRecord`] |
 //! | `restore.rs` | [`Storage::restore`]: bulk-loading a snapshot into an empty storage |
