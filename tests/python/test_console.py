@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import server_binary
+from conftest import Node, server_binary
 
 FIXTURES = Path(__file__).resolve().parent / "console_fixtures"
 RUN_DEADLINE_S = 60.0
@@ -325,12 +325,15 @@ def test_interactive_session(terminal, tmp_path):
     assert "2 labels have been created." in out
     assert "2 nodes have been created." in out
 
+    # Like a user, type only at a prompt: what is typed while a query runs is not kept.
+    t.expect("memgraph> ")
     t.send("MATCH (s:Stop) RETURN s.name AS name ORDER BY name; RETURN 1 AS one;")
     out = t.expect("1 row in set")
     assert "| name   |\n" in out and '| "Dock" |\n' in out and '| "Pier" |\n' in out
     assert re.search(r"2 rows in set \(round trip in \d+\.\d{3} sec\)", out), out
     assert "| one |" in out
 
+    t.expect("memgraph> ")
     t.send("RETURN no_such_variable;")
     t.expect("Client received query exception: ")
     t.expect("memgraph> ")
@@ -338,11 +341,13 @@ def test_interactive_session(terminal, tmp_path):
     out = t.expect("1 row in set")
     assert re.search(r"\| 2 +\|", out), "the session survived the error"
 
+    t.expect("memgraph> ")
     t.send(":nonsense")
-    t.expect("Unsupported command: :nonsense")
-    t.expect(":quit")
+    out = t.expect("memgraph> ")
+    assert "Unsupported command: :nonsense" in out and ":quit" in out, out
     t.send(":help")
-    t.expect(":docs")
+    out = t.expect("memgraph> ")
+    assert ":docs" in out and "Unsupported" not in out, out
     t.send(":quit")
     t.expect("Bye")
     assert t.wait() == 0
@@ -356,6 +361,7 @@ def test_interactive_eof_says_bye_and_history_can_be_off(terminal, tmp_path):
     t.expect("memgraph> ")
     t.send("RETURN 1 AS x;")
     t.expect("1 row in set")
+    t.expect("memgraph> ")
     os.write(t.master, b"\x04")  # Ctrl-D
     t.expect("Bye")
     assert t.wait() == 0
@@ -380,5 +386,25 @@ def test_fit_to_screen_uses_the_terminal_width(terminal):
     out = t.expect("1 row in set")
     table = [line for line in out.splitlines() if line.startswith(("+", "|"))]
     assert table and all(len(line) <= 40 for line in table), table
+    t.expect("memgraph> ")
     t.send(":quit")
     assert t.wait() == 0
+
+
+def test_a_lost_server_ends_the_session_after_three_attempts(tmp_path):
+    node = Node(tmp_path)
+    server = node.start()
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "TERM": "xterm"}
+    t = Terminal([str(console_binary()), f"--port={server.port}", "--no-history"], env)
+    try:
+        t.expect("memgraph> ")
+        node.stop()
+        t.send("RETURN 1;")
+        t.expect("Client received connection exception: ")
+        t.expect("Trying to reconnect...")
+        for _ in range(3):
+            t.expect("Connection failure: ")
+        t.expect(f"Couldn't connect to: 'memgraph://127.0.0.1:{server.port}'")
+        assert t.wait() == 1
+    finally:
+        t.close()

@@ -226,6 +226,7 @@ def test_the_console_runs_inside_the_container(image, tmp_path):
             t.expect("memgraph> ")
             t.send("MATCH (s:Shell) RETURN count(s) AS shells;")
             t.expect("1 row in set")
+            t.expect("memgraph> ")
             t.send(":quit")
             t.expect("Bye")
             assert t.wait() == 0
