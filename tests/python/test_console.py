@@ -8,15 +8,20 @@ console_fixtures/ are the byte-exact output mgconsole's layout gives for their q
 
 from __future__ import annotations
 
+import base64
 import fcntl
 import os
 import pty
 import re
 import select
+import socket
+import ssl
+import threading
 import signal
 import struct
 import subprocess
 import termios
+import textwrap
 import time
 from pathlib import Path
 
@@ -166,8 +171,6 @@ def test_piped_mode_reports_an_unfinished_query_without_running_it(server):
 
 def test_connection_failure_exits_1(tmp_path):
     # A port nothing listens on: bind one, note it, close it.
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -187,6 +190,86 @@ def test_use_ssl_against_a_plain_server_fails_cleanly(server):
     assert done.returncode == 1
     assert done.stderr.startswith("Connection failure: ")
     assert "panicked" not in done.stderr
+
+
+class TlsTerminator:
+    """A TLS front for a plain server (what the server's own TLS will do once it has it): a
+    self-signed certificate no CA vouches for, each connection piped to the server's port."""
+
+    CERTS = Path(__file__).resolve().parents[2] / "crates" / "console" / "tests" / "fixtures"
+
+    def __init__(self, tmp_path: Path, server):
+        key_der = (self.CERTS / "self-signed-key.der").read_bytes()
+        pem_key = "-----BEGIN PRIVATE KEY-----\n"
+        pem_key += "\n".join(textwrap.wrap(base64.b64encode(key_der).decode(), 64))
+        pem_key += "\n-----END PRIVATE KEY-----\n"
+        cert = ssl.DER_cert_to_PEM_cert((self.CERTS / "self-signed-cert.der").read_bytes())
+        (tmp_path / "tls.pem").write_text(cert + pem_key)
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(tmp_path / "tls.pem")
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.target = (server.host, server.port)
+        self.handshakes = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                raw, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
+
+    def _serve(self, raw):
+        try:
+            tls = self.context.wrap_socket(raw, server_side=True)
+        except (OSError, ssl.SSLError):
+            raw.close()
+            return
+        self.handshakes += 1
+        plain = socket.create_connection(self.target)
+
+        def pump(src, dst):
+            try:
+                while data := src.recv(65536):
+                    dst.sendall(data)
+            except OSError:
+                pass
+            finally:
+                for s in (src, dst):
+                    try:
+                        s.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+        threading.Thread(target=pump, args=(plain, tls), daemon=True).start()
+        pump(tls, plain)
+
+    def close(self):
+        self.listener.close()
+
+
+def test_use_ssl_speaks_tls_and_accepts_any_certificate(server, tmp_path):
+    front = TlsTerminator(tmp_path, server)
+
+    def through_front(*flags):
+        return subprocess.run(
+            [str(console_binary()), "--host=127.0.0.1", f"--port={front.port}", *flags],
+            input="RETURN 'over TLS' AS how;\n",
+            capture_output=True, text=True, timeout=RUN_DEADLINE_S,
+        )
+
+    try:
+        done = through_front("--use-ssl", "--output-format=csv")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == '"how"\n"""over TLS"""\n'
+        assert front.handshakes == 1
+        # Without --use-ssl the TLS port does not answer Bolt: a clean failure.
+        plain = through_front()
+        assert plain.returncode == 1 and plain.stderr.startswith("Connection failure: ")
+    finally:
+        front.close()
 
 
 def test_bad_flags_exit_2_with_usage(server):
