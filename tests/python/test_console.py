@@ -124,7 +124,7 @@ def test_cypherl_refuses_anything_but_one_string_column(server, query):
     assert count.stdout == '"c"\n"0"\n', "nothing after the error runs"
 
 
-def test_fit_to_screen_applies_only_to_tables_on_a_terminal(server):
+def test_fit_to_screen_without_a_terminal_uses_80_columns(server):
     # Piped: no terminal, so the 80-column fallback applies.
     done = run_console(
         server,

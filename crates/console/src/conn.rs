@@ -261,3 +261,64 @@ fn read_summary(meta: &[(String, Value)], result: &mut QueryResult) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_stats_and_first_notification() {
+        let meta = vec![
+            (
+                "stats".to_string(),
+                Value::Map(vec![
+                    ("nodes-created".into(), 2.into()),
+                    ("contains-updates".into(), true.into()),
+                ]),
+            ),
+            (
+                "notifications".to_string(),
+                Value::List(vec![
+                    Value::Map(vec![
+                        ("severity".into(), "warning".into()),
+                        ("code".into(), "SyncReplicationFailure".into()),
+                        ("title".into(), "A replica did not confirm".into()),
+                    ]),
+                    Value::Map(vec![("severity".into(), "INFO".into())]),
+                ]),
+            ),
+        ];
+        let mut r = QueryResult::default();
+        read_summary(&meta, &mut r);
+        assert_eq!(r.stats, vec![("nodes-created".to_string(), 2)]);
+        assert_eq!(
+            r.notification,
+            Some(("WARNING".into(), "A replica did not confirm".into()))
+        );
+        let mut r = QueryResult::default();
+        read_summary(
+            &[(
+                "notifications".into(),
+                Value::List(vec![Value::Map(vec![
+                    ("severity".into(), "INFO".into()),
+                    ("code".into(), "Only.Code".into()),
+                ])]),
+            )],
+            &mut r,
+        );
+        assert_eq!(r.notification, Some(("INFO".into(), "Only.Code".into())));
+    }
+
+    #[test]
+    fn failure_messages() {
+        let meta = vec![
+            (
+                "code".to_string(),
+                "Neo.ClientError.Statement.SyntaxError".into(),
+            ),
+            ("message".to_string(), "Variable `x` not defined.".into()),
+        ];
+        assert_eq!(failure_message(&meta), "Variable `x` not defined.");
+        assert!(failure_message(&[]).contains("without a message"));
+    }
+}
