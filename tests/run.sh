@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README shows it: `bash tests/run.sh` (from anywhere).
 #
-#  1. cargo: builds the workspace in release (the `ferrograph` binary included) and runs every
+#  1. cargo: builds the workspace in release (the `ferrograph` and `ferrograph-console` binaries
+#     included: each crate's integration tests make cargo build its binary) and runs every
 #     Rust test: unit, property, and the neo4rs 0.8 / 0.9 driver tests in crates/server/tests.
 #  2. Python: two pinned virtual environments under target/venv/ (rebuilt only when their
 #     tests/python/requirements-*.txt changes), each running the black-box pytest suites in
 #     tests/python against the binary from step 1:
 #       py-neo4j5: neo4j 5.28.8 + pymgclient 1.5.2 (+ the raw-socket tests and the Docker
 #                  image/cluster tests, run once; those skip when no Docker engine answers)
+#       (both also run test_console.py: ferrograph-console's outputs, exit codes and an
+#       interactive session on a pseudo-terminal)
 #       py-neo4j6: neo4j 6.4.1  + pymgclient 1.6.0
 #  3. examples/: each example runs against a freshly started server and must print its line.
 #

@@ -203,6 +203,43 @@ def test_one_server_takes_flags_keeps_its_data_and_stops_on_sigterm(image):
         docker("volume", "rm", "-f", volume, check=False)
 
 
+def test_the_console_runs_inside_the_container(image, tmp_path):
+    """ferrograph-console sits beside the server in the image: piped through `docker exec -i`
+    and interactive through `docker exec -it` (on a pseudo-terminal, as a user's shell)."""
+    from test_console import Terminal
+
+    container = Container()
+    try:
+        container.run(image).wait_ready()
+        done = subprocess.run(
+            ["docker", "exec", "-i", container.name, "ferrograph-console", "--output-format=csv"],
+            input="CREATE (:Shell {via: 'docker exec'});\nMATCH (s:Shell) RETURN s.via AS via;\n",
+            capture_output=True, text=True, timeout=DOCKER_TIMEOUT_S,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == '"via"\n"""docker exec"""\n'
+
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TERM": "xterm"}
+        t = Terminal(["docker", "exec", "-it", container.name, "ferrograph-console"], env)
+        try:
+            t.expect("Connected to 'memgraph://127.0.0.1:7687'")
+            t.expect("memgraph> ")
+            t.send("MATCH (s:Shell) RETURN count(s) AS shells;")
+            t.expect("1 row in set")
+            t.expect("memgraph> ")
+            t.send(":quit")
+            t.expect("Bye")
+            assert t.wait() == 0
+        finally:
+            t.close()
+        # The history went to the user's home (/var/lib/ferrograph, from the image's passwd).
+        docker("cp", f"{container.name}:/var/lib/ferrograph/.memgraph/client_history",
+               str(tmp_path / "client_history"))
+        assert "RETURN count(s) AS shells;" in (tmp_path / "client_history").read_text()
+    finally:
+        container.remove()
+
+
 class ComposeCluster:
     """docker/compose.yml under a project name, subnet and host ports of this run's own."""
 
