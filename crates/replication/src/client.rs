@@ -22,6 +22,7 @@ use durability::ReadBackError;
 use parking_lot::{Condvar, Mutex};
 use tracing::{debug, info, warn};
 
+use crate::auth;
 use crate::proto::{self, Epoch, Request, Response, WireError, PROTOCOL_VERSION};
 use crate::state::{compare, Lineage, Mode, ReplicaConfig};
 use crate::Replication;
@@ -112,6 +113,8 @@ impl Conn {
 #[derive(Debug)]
 pub enum HelloError {
     Diverged(String),
+    /// The mutual authentication failed (a different or missing replication secret).
+    Auth(String),
     Fenced(Epoch),
     Other(String),
 }
@@ -276,6 +279,7 @@ impl ReplicaClient {
         if self.stopped() {
             return Err(HelloError::Other("the replica was dropped".into()));
         }
+        Self::authenticate(repl, &mut conn)?;
         let (epoch, history, main_ts) = repl.hello_facts();
         let answer = conn
             .call(
@@ -337,6 +341,69 @@ impl ReplicaClient {
         }
     }
 
+    /// The challenge-response of [`crate::auth`]: the replica proves it knows the secret, then
+    /// this MAIN does.
+    fn authenticate(repl: &Replication, conn: &mut Conn) -> Result<(), HelloError> {
+        let other = |e: &dyn std::fmt::Display| HelloError::Other(e.to_string());
+        let secret = &repl.settings.secret;
+        let main_nonce = auth::nonce();
+        let answer = conn
+            .call(
+                &Request::Challenge {
+                    version: PROTOCOL_VERSION,
+                    nonce: main_nonce.clone(),
+                    secret_set: secret.is_set(),
+                },
+                Self::answer_timeout(repl),
+            )
+            .map_err(|e| match e {
+                // A replica of protocol 1 cannot decode the challenge and hangs up.
+                WireError::Closed => HelloError::Other(format!(
+                    "the replica closed the connection at the start (does it speak replication protocol {PROTOCOL_VERSION}?)"
+                )),
+                e => other(&e),
+            })?;
+        let (replica_nonce, proof, theirs) = match answer {
+            Response::Challenge {
+                version,
+                nonce,
+                proof,
+                secret_set,
+            } => {
+                if version != PROTOCOL_VERSION {
+                    return Err(HelloError::Other(format!(
+                        "the replica speaks replication protocol {version}, this MAIN {PROTOCOL_VERSION}"
+                    )));
+                }
+                (nonce, proof, secret_set)
+            }
+            Response::Failed { reason, .. } => return Err(HelloError::Other(reason)),
+            other_answer => {
+                return Err(HelloError::Other(format!(
+                    "unexpected answer to the challenge: {other_answer:?}"
+                )))
+            }
+        };
+        if !secret.verify(auth::Side::Replica, &main_nonce, &replica_nonce, &proof) {
+            return Err(HelloError::Auth(auth::mismatch(
+                "replica",
+                secret.is_set(),
+                theirs,
+            )));
+        }
+        let proof = secret.proof(auth::Side::Main, &main_nonce, &replica_nonce);
+        match conn
+            .call(&Request::Proof { proof }, Self::answer_timeout(repl))
+            .map_err(|e| other(&e))?
+        {
+            Response::Ack { .. } => Ok(()),
+            Response::Failed { reason, .. } => Err(HelloError::Auth(reason)),
+            other_answer => Err(HelloError::Other(format!(
+                "unexpected answer to the proof: {other_answer:?}"
+            ))),
+        }
+    }
+
     fn run(self: Arc<Self>, repl: &Arc<Replication>) {
         let period = repl.settings.check_frequency.max(Duration::from_millis(10));
         let mut last_failure: Option<String> = None;
@@ -355,7 +422,9 @@ impl ReplicaClient {
                             HelloError::Fenced(newer) => {
                                 (Status::Invalid, format!("it follows a newer MAIN {newer}"))
                             }
-                            HelloError::Other(why) => (Status::Invalid, why),
+                            HelloError::Auth(why) | HelloError::Other(why) => {
+                                (Status::Invalid, why)
+                            }
                         };
                         if last_failure.as_deref() != Some(why.as_str()) {
                             warn!(replica = %self.config.name, "cannot replicate: {why}");

@@ -6,7 +6,9 @@
 //! and never larger than [`MAX_MESSAGE_BYTES`]: a peer that sends a bigger length, a bad
 //! checksum or bytes that do not decode gets its connection closed, nothing else.
 //!
-//! A connection starts with [`Request::Hello`] from the MAIN; the replica answers with
+//! A connection starts with the mutual authentication of [`crate::auth`]
+//! ([`Request::Challenge`], [`Response::Challenge`], [`Request::Proof`], `Ack`), then
+//! [`Request::Hello`] from the MAIN; the replica answers with
 //! [`Response::Hello`] (or [`Response::Fenced`] when it follows a newer MAIN). After that the
 //! MAIN sends requests one at a time and reads one response to each. Commits travel as the
 //! WAL's frames ([`Request::Append`]): the bytes a MAIN logs are the bytes a replica applies.
@@ -19,7 +21,8 @@ use durability::codec::{
 };
 
 /// Bumped whenever a message changes shape; both sides refuse a peer of another version.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// 2: connections start with the challenge-response of [`crate::auth`].
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The largest message: one commit record of the largest size plus room for its envelope.
 pub const MAX_MESSAGE_BYTES: usize = MAX_RECORD_BYTES;
@@ -77,6 +80,17 @@ pub struct EpochMark {
 /// MAIN -> REPLICA.
 #[derive(Clone, Debug, PartialEq, bincode::Encode, bincode::Decode)]
 pub enum Request {
+    /// The first message of a connection: the MAIN's protocol version, a fresh nonce, and
+    /// whether it has a replication secret.
+    Challenge {
+        version: u32,
+        nonce: Vec<u8>,
+        secret_set: bool,
+    },
+    /// The MAIN's proof that it knows the secret (after it checked the replica's).
+    Proof {
+        proof: Vec<u8>,
+    },
     /// The first message of a connection: the MAIN's epoch, the epochs its data went through
     /// before, and its newest commit.
     Hello {
@@ -119,6 +133,14 @@ pub enum Request {
 /// REPLICA -> MAIN.
 #[derive(Clone, Debug, PartialEq, bincode::Encode, bincode::Decode)]
 pub enum Response {
+    /// The answer to [`Request::Challenge`]: the replica's version, its fresh nonce, its
+    /// proof over both nonces, and whether it has a replication secret.
+    Challenge {
+        version: u32,
+        nonce: Vec<u8>,
+        proof: Vec<u8>,
+        secret_set: bool,
+    },
     /// The replica accepted the MAIN: its data's epoch and history, its newest commit, and
     /// the Bolt port it serves clients on (for routing tables).
     Hello {

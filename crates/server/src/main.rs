@@ -129,6 +129,7 @@ fn run(config: Config) -> anyhow::Result<()> {
             restore_state: config.replication_restore_state_on_startup,
             min_replicas_to_write: config.replication_min_replicas_to_write as usize,
             min_replicas_max_lag: Duration::from_secs(config.replication_min_replicas_max_lag_sec),
+            secret: replication::auth::Secret::new(config.replication_secret.as_deref()),
             ..replication::Settings::default()
         },
     )
