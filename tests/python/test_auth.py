@@ -13,6 +13,7 @@ from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, ClientError
 
 from conftest import Node
+from test_replication import cluster  # noqa: F401  (a fixture)
 
 
 def run(server, auth, query, **params):
@@ -173,3 +174,26 @@ def test_a_login_is_quick(server):
     per_login = (time.monotonic() - started) / 5
     # Argon2 is deliberately slow; well under 50 ms alone, generous here (shared machine).
     assert per_login < 0.5, per_login
+
+
+def test_users_are_per_instance_and_a_replica_allows_logins(cluster, monkeypatch):
+    """As Memgraph Community: users are not replicated. A replica (read-only for data) still
+    has its own users, manages them, and checks logins."""
+    main = cluster("main")
+    monkeypatch.setenv("MEMGRAPH_USER", "reader")
+    monkeypatch.setenv("MEMGRAPH_PASSWORD", "on-the-replica")
+    rep = cluster("rep")
+    monkeypatch.delenv("MEMGRAPH_USER")
+    monkeypatch.delenv("MEMGRAPH_PASSWORD")
+    rep_server = rep.server
+    run(rep_server, ("reader", "on-the-replica"), f"SET REPLICATION ROLE TO REPLICA WITH PORT {rep.repl_port}")
+    run(main.server, None, f"REGISTER REPLICA R SYNC TO '{rep.address}'")
+    run(main.server, None, "CREATE USER writer IDENTIFIED BY 'on-the-main'")
+    run(main.server, ("writer", "on-the-main"), "CREATE (:FromMain)")
+    with pytest.raises(AuthError):
+        run(rep_server, ("writer", "on-the-main"), "RETURN 1")
+    assert run(rep_server, ("reader", "on-the-replica"), "MATCH (n:FromMain) RETURN count(n)") == [[1]]
+    assert run(rep_server, ("reader", "on-the-replica"), "SHOW USERS") == [["reader"]]
+    run(rep_server, ("reader", "on-the-replica"), "CREATE USER second IDENTIFIED BY 'x'")
+    assert run(rep_server, ("second", "x"), "SHOW REPLICATION ROLE") == [["replica"]]
+    assert run(main.server, ("writer", "on-the-main"), "SHOW USERS") == [["writer"]]

@@ -141,3 +141,48 @@ def test_bad_certificate_flags_stop_the_server_with_a_reason(tmp_path, cert, cas
     assert "panicked" not in str(err.value)
     reason = [l for l in str(err.value).splitlines() if l.startswith("ferrograph: ")]
     assert len(reason) == 1, str(err.value)
+
+
+def raw_tls(server) -> "boltraw.BoltConn":
+    """A raw Bolt 4.4 connection over TLS (certificate not checked), READY."""
+    import ssl
+
+    import boltraw
+
+    conn = boltraw.BoltConn(server.port)
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    conn.sock = ctx.wrap_socket(conn.sock)
+    assert conn.handshake(boltraw.version(4, 4)) != b"\x00\x00\x00\x00"
+    conn.hello()
+    return conn
+
+
+def test_reset_reaches_a_long_query_and_a_stalled_reader_holds_no_worker_over_tls(server_with, cert):
+    """The interrupt probe reads through TLS, and a TLS client that stops reading a large
+    result only stops its own connection (backpressure), as on a plain connection."""
+    import boltraw
+    from boltraw import RESET, SUCCESS, message
+
+    c, k = cert
+    server = server_with(f"--bolt-cert-file={c}", f"--bolt-key-file={k}", "--bolt-num-workers=1")
+    stalled = raw_tls(server)
+    long = raw_tls(server)
+    try:
+        stalled.run("UNWIND range(1, 3000000) AS x RETURN x, 'padding padding' AS p")
+        stalled.pull(-1)
+        long.run("UNWIND range(1, 1000000000000) AS x RETURN count(x)")
+        long.pull(-1)
+        long.send(message(RESET))
+        tags = [long.read_message().tag for _ in range(3)]
+        assert tags[2] == SUCCESS and tags[1] != SUCCESS, tags
+        _, rows, _ = long.query("RETURN $v AS v", {"v": "after the RESET"})
+        assert rows == [["after the RESET"]]
+        with raw_tls(server) as late:
+            _, rows, _ = late.query("RETURN 1 AS v")
+            assert rows == [[1]]
+    finally:
+        stalled.close()
+        long.close()
+    server.assert_alive()
