@@ -74,6 +74,8 @@ pub(crate) struct Conn {
     buf: Vec<u8>,
     /// Every commit up to this one was sent (or was lost and needs no sending).
     sent_ts: u64,
+    /// Tags on every message after the handshake (with a replication secret).
+    auth: Option<auth::MessageAuth>,
 }
 
 impl Conn {
@@ -90,6 +92,7 @@ impl Conn {
                         stream,
                         buf: Vec::new(),
                         sent_ts: 0,
+                        auth: None,
                     });
                 }
                 Err(e) => last = Some(e),
@@ -99,13 +102,13 @@ impl Conn {
     }
 
     fn send(&mut self, request: &Request) -> Result<(), WireError> {
-        proto::write_message(&mut self.writer, request, &mut self.buf)
+        proto::write_message_authed(&mut self.writer, request, &mut self.buf, self.auth.as_mut())
     }
 
     fn call(&mut self, request: &Request, timeout: Duration) -> Result<Response, WireError> {
         self.send(request)?;
         self.stream.set_read_timeout(Some(timeout))?;
-        proto::read_message(&mut self.reader, &mut self.buf)
+        proto::read_message_authed(&mut self.reader, &mut self.buf, self.auth.as_mut())
     }
 }
 
@@ -396,7 +399,11 @@ impl ReplicaClient {
             .call(&Request::Proof { proof }, Self::answer_timeout(repl))
             .map_err(|e| other(&e))?
         {
-            Response::Ack { .. } => Ok(()),
+            Response::Ack { .. } => {
+                conn.auth =
+                    auth::MessageAuth::new(secret, auth::Side::Main, &main_nonce, &replica_nonce);
+                Ok(())
+            }
             Response::Failed { reason, .. } => Err(HelloError::Auth(reason)),
             other_answer => Err(HelloError::Other(format!(
                 "unexpected answer to the proof: {other_answer:?}"

@@ -132,7 +132,7 @@ fn serve(stream: TcpStream, id: u64, repl: &Replication, core: &Mutex<Core>, sto
     let mut wbuf = Vec::new();
     let ts = || repl.host.storage().last_commit_ts();
     let secret = &repl.settings.secret;
-    if !authenticate(
+    let Ok(mut auth) = authenticate(
         secret,
         &ts,
         &peer,
@@ -140,28 +140,31 @@ fn serve(stream: TcpStream, id: u64, repl: &Replication, core: &Mutex<Core>, sto
         &mut writer,
         &mut rbuf,
         &mut wbuf,
-    ) {
+    ) else {
         let _ = stream.shutdown(Shutdown::Both);
         return;
-    }
+    };
     loop {
         if stop.load(Ordering::Acquire) {
             break;
         }
-        let request: Request = match proto::read_message(&mut reader, &mut rbuf) {
-            Ok(r) => r,
-            Err(WireError::Closed) => break,
-            Err(e) => {
-                warn!(peer = %peer, "replication connection dropped: {e}");
-                break;
-            }
-        };
+        let request: Request =
+            match proto::read_message_authed(&mut reader, &mut rbuf, auth.as_mut()) {
+                Ok(r) => r,
+                Err(WireError::Closed) => break,
+                Err(e) => {
+                    warn!(peer = %peer, "replication connection dropped: {e}");
+                    break;
+                }
+            };
         let answer = {
             let mut core = core.lock();
             handle(repl, &mut core, id, &peer, request)
         };
         if let Some(answer) = answer {
-            if let Err(e) = proto::write_message(&mut writer, &answer, &mut wbuf) {
+            if let Err(e) =
+                proto::write_message_authed(&mut writer, &answer, &mut wbuf, auth.as_mut())
+            {
                 warn!(peer = %peer, "cannot answer the MAIN: {e}");
                 break;
             }
@@ -185,8 +188,9 @@ fn serve(stream: TcpStream, id: u64, repl: &Replication, core: &Mutex<Core>, sto
 }
 
 /// The replica's half of [`crate::auth`]'s challenge-response, at the start of a connection:
-/// answers the MAIN's challenge with this replica's proof, then checks the MAIN's. `false`:
-/// the connection must end (the reason was logged and, where possible, sent).
+/// answers the MAIN's challenge with this replica's proof, then checks the MAIN's. `Ok`: the
+/// per-message authentication of the rest of the connection (`None` without a secret);
+/// `Err`: the connection must end (the reason was logged and, where possible, sent).
 fn authenticate(
     secret: &auth::Secret,
     ts: &dyn Fn() -> u64,
@@ -195,7 +199,7 @@ fn authenticate(
     writer: &mut impl std::io::Write,
     rbuf: &mut Vec<u8>,
     wbuf: &mut Vec<u8>,
-) -> bool {
+) -> Result<Option<auth::MessageAuth>, ()> {
     let refuse = |writer: &mut dyn std::io::Write, why: String| {
         warn!(peer = %peer, "replication connection refused: {why}");
         let answer = Response::Failed {
@@ -203,7 +207,7 @@ fn authenticate(
             ts: ts(),
         };
         let _ = proto::write_message(&mut &mut *writer, &answer, &mut Vec::new());
-        false
+        Err(())
     };
     let read = |reader: &mut dyn std::io::Read, rbuf: &mut Vec<u8>| -> Option<Request> {
         match proto::read_message(&mut &mut *reader, rbuf) {
@@ -216,7 +220,7 @@ fn authenticate(
         }
     };
     let Some(first) = read(reader, rbuf) else {
-        return false;
+        return Err(());
     };
     let (main_nonce, theirs) = match first {
         Request::Challenge {
@@ -250,14 +254,14 @@ fn authenticate(
     };
     if let Err(e) = proto::write_message(writer, &challenge, wbuf) {
         warn!(peer = %peer, "cannot answer the MAIN's challenge: {e}");
-        return false;
+        return Err(());
     }
     let proof = match read(reader, rbuf) {
         Some(Request::Proof { proof }) => proof,
         Some(_) => return refuse(writer, "expected the MAIN's authentication proof".into()),
         None => {
             warn!(peer = %peer, "replication authentication failed: the MAIN hung up after this replica's proof (is --replication-secret the same on both?)");
-            return false;
+            return Err(());
         }
     };
     if !secret.verify(auth::Side::Main, &main_nonce, &replica_nonce, &proof) {
@@ -266,10 +270,15 @@ fn authenticate(
     let ack = Response::Ack { ts: ts() };
     if let Err(e) = proto::write_message(writer, &ack, wbuf) {
         warn!(peer = %peer, "cannot answer the MAIN's proof: {e}");
-        return false;
+        return Err(());
     }
     debug!(peer = %peer, "replication peer authenticated");
-    true
+    Ok(auth::MessageAuth::new(
+        secret,
+        auth::Side::Replica,
+        &main_nonce,
+        &replica_nonce,
+    ))
 }
 
 /// Answers one request of connection `id` (no answer to snapshot chunks).
@@ -571,6 +580,7 @@ mod tests {
                 &mut rbuf,
                 &mut wbuf,
             )
+            .is_ok()
         });
         (TcpStream::connect(addr).unwrap(), replica)
     }
