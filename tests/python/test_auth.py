@@ -197,3 +197,54 @@ def test_users_are_per_instance_and_a_replica_allows_logins(cluster, monkeypatch
     run(rep_server, ("reader", "on-the-replica"), "CREATE USER second IDENTIFIED BY 'x'")
     assert run(rep_server, ("second", "x"), "SHOW REPLICATION ROLE") == [["replica"]]
     assert run(main.server, ("writer", "on-the-main"), "SHOW USERS") == [["writer"]]
+
+
+def test_raw_bolt_logon_logoff_and_hello_auth(server):
+    """Byte-level: Bolt 5.4 HELLO without auth, then LOGON/LOGOFF; Bolt 4.4 HELLO with auth."""
+    import boltraw
+    from boltraw import FAILURE, HELLO, LOGON, RUN, SUCCESS, message, version
+
+    LOGOFF = 0x6B
+    run(server, None, "CREATE USER alice IDENTIFIED BY 'wonder'")
+
+    def hello5():
+        conn = boltraw.BoltConn(server.port)
+        assert conn.handshake(version(5, 4)) == bytes([0, 0, 4, 5])
+        conn.send(message(HELLO, {"user_agent": "raw/1"}))
+        assert conn.read_message().tag == SUCCESS
+        return conn
+
+    def logon(conn, password):
+        conn.send(message(LOGON, {"scheme": "basic", "principal": "alice", "credentials": password}))
+        return conn.read_message()
+
+    # A wrong password: FAILURE Unauthorized, then the server closes the connection.
+    with hello5() as conn:
+        reply = logon(conn, "wrong")
+        assert reply.tag == FAILURE
+        assert boltraw.failure_code(reply.fields[0]) == "Neo.ClientError.Security.Unauthorized"
+        with pytest.raises(boltraw.Closed):
+            conn.read_message()
+    # RUN before LOGON is refused (the connection never reaches READY without a login).
+    with hello5() as conn:
+        conn.send(message(RUN, "RETURN 1", {}, {}))
+        with pytest.raises(boltraw.Closed):
+            while conn.read_message().tag != FAILURE:
+                pass
+            conn.read_message()
+    # LOGON, a query, LOGOFF (back to needing LOGON), LOGON again.
+    with hello5() as conn:
+        assert logon(conn, "wonder").tag == SUCCESS
+        assert conn.query("RETURN 1 AS x")[1] == [[1]]
+        conn.send(message(LOGOFF))
+        assert conn.read_message().tag == SUCCESS
+        assert logon(conn, "wonder").tag == SUCCESS
+        assert conn.query("RETURN 2 AS x")[1] == [[2]]
+    # Bolt 4.4: the credentials travel in HELLO.
+    for password, tag in [("wonder", SUCCESS), ("nope", FAILURE)]:
+        with boltraw.BoltConn(server.port) as conn:
+            conn.handshake(version(4, 4))
+            conn.send(message(HELLO, {"user_agent": "raw/1", "scheme": "basic",
+                                      "principal": "alice", "credentials": password}))
+            assert conn.read_message().tag == tag
+    server.assert_alive()
