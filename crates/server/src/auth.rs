@@ -196,7 +196,15 @@ impl UserStore {
         }
         let key = name.to_lowercase();
         let hash = match self.users.read().get(&key) {
-            None => return false,
+            None => {
+                // Spend the time a wrong password costs, so the answer's timing does not tell
+                // whether the user exists.
+                let dummy = dummy_hash();
+                if let Ok(parsed) = PasswordHash::new(dummy) {
+                    let _ = Argon2::default().verify_password(password.as_bytes(), &parsed);
+                }
+                return false;
+            }
             Some(None) => return true,
             Some(Some(h)) => h.clone(),
         };
@@ -233,6 +241,15 @@ impl query::AuthControl for UserStore {
     fn users(&self) -> Vec<String> {
         UserStore::users(self)
     }
+}
+
+/// A hash of a random password, made once: what logins of unknown users are checked against.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let password = SaltString::generate(&mut OsRng);
+        hash_password(password.as_str()).unwrap_or_default()
+    })
 }
 
 /// An Argon2id PHC string for `password` with a fresh random salt. The parameters are the
@@ -449,5 +466,14 @@ mod tests {
         let took = start.elapsed();
         // Generous bound: the machine is shared; the measured figure is in docs/security.md.
         assert!(took < std::time::Duration::from_millis(500), "{took:?}");
+        // An unknown user costs a verification too (no timing hint that it does not exist).
+        assert!(!s.verify("nobody", "pw"));
+        let start = std::time::Instant::now();
+        assert!(!s.verify("nobody", "pw"));
+        assert!(
+            start.elapsed() * 4 > took,
+            "{:?} vs {took:?}",
+            start.elapsed()
+        );
     }
 }
