@@ -261,6 +261,27 @@ mod tests {
     }
 
     #[test]
+    fn security_flags_default_off_and_parse_in_memgraph_spelling() {
+        let c = parse(&[]);
+        assert!(c.bolt_cert_file.is_none() && c.bolt_key_file.is_none());
+        assert_eq!(c.auth_user_or_role_regex, "[a-zA-Z0-9_.+-@]+");
+        assert!(c.auth_password_permit_null);
+        let c = parse(&[
+            "--bolt_cert_file=/c.pem",
+            "--bolt-key-file",
+            "/k.pem",
+            "--auth_password_permit_null=false",
+            "--auth-user-or-role-regex=[a-z]+",
+            "--replication-secret=s",
+        ]);
+        assert_eq!(c.bolt_cert_file, Some(PathBuf::from("/c.pem")));
+        assert_eq!(c.bolt_key_file, Some(PathBuf::from("/k.pem")));
+        assert!(!c.auth_password_permit_null);
+        assert_eq!(c.auth_user_or_role_regex, "[a-z]+");
+        assert_eq!(c.replication_secret.as_deref(), Some("s"));
+    }
+
+    #[test]
     fn bolt_num_workers_is_bounded() {
         assert_eq!(parse(&["--bolt_num_workers=3"]).bolt_num_workers, 3);
         let too_many = ["ferrograph", "--bolt-num-workers=5000"].map(String::from);
