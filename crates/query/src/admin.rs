@@ -45,6 +45,17 @@ pub enum Admin {
     },
     DropReplica(String),
     ShowReplicas,
+    CreateUser {
+        name: String,
+        if_not_exists: bool,
+        password: Option<ast::Expr>,
+    },
+    SetPassword {
+        name: String,
+        password: ast::Expr,
+    },
+    DropUser(String),
+    ShowUsers,
 }
 
 /// What an admin statement answers.
@@ -140,6 +151,21 @@ pub fn plan(stmt: &Statement, storage: &Storage) -> Option<Admin> {
         },
         Statement::DropReplica { name } => Admin::DropReplica(name.clone()),
         Statement::ShowReplicas => Admin::ShowReplicas,
+        Statement::CreateUser {
+            name,
+            if_not_exists,
+            password,
+        } => Admin::CreateUser {
+            name: name.clone(),
+            if_not_exists: *if_not_exists,
+            password: password.clone(),
+        },
+        Statement::SetPassword { name, password } => Admin::SetPassword {
+            name: name.clone(),
+            password: password.clone(),
+        },
+        Statement::DropUser { name } => Admin::DropUser(name.clone()),
+        Statement::ShowUsers => Admin::ShowUsers,
         _ => return None,
     })
 }
@@ -183,8 +209,23 @@ impl Admin {
             | Admin::RegisterReplica { .. }
             | Admin::DropReplica(_)
             | Admin::ShowReplicas => Some(MULTICOMMAND_REPLICATION),
+            Admin::CreateUser { .. }
+            | Admin::SetPassword { .. }
+            | Admin::DropUser(_)
+            | Admin::ShowUsers => Some(MULTICOMMAND_AUTH),
             Admin::ShowIndexInfo | Admin::ShowConstraintInfo | Admin::ShowStorageInfo => None,
         }
+    }
+
+    /// A user statement (its text may carry a password, so its plan is not cached).
+    pub fn is_auth(&self) -> bool {
+        matches!(
+            self,
+            Admin::CreateUser { .. }
+                | Admin::SetPassword { .. }
+                | Admin::DropUser(_)
+                | Admin::ShowUsers
+        )
     }
 
     /// Whether the statement changes the graph's data or schema (refused where writes are).
@@ -198,7 +239,12 @@ impl Admin {
         )
     }
 
-    pub fn run(&self, engine: &Engine) -> Result<AdminResult> {
+    /// Runs the statement; `param` looks a query parameter up (a password may be one).
+    pub fn run(
+        &self,
+        engine: &Engine,
+        param: &dyn Fn(&str) -> Option<Value>,
+    ) -> Result<AdminResult> {
         let storage = engine.storage();
         let done = |query_type| AdminResult {
             columns: vec![],
@@ -216,7 +262,41 @@ impl Admin {
                 QueryError::Admin("Replication is not available on this server.".into())
             })
         };
+        let auth = || {
+            engine
+                .auth()
+                .ok_or_else(|| QueryError::Admin("Users are not available on this server.".into()))
+        };
         match self {
+            Admin::CreateUser {
+                name,
+                if_not_exists,
+                password,
+            } => {
+                let password = match password {
+                    Some(p) => password_value(p, param)?,
+                    None => None,
+                };
+                auth()?
+                    .create_user(name, password.as_deref(), *if_not_exists)
+                    .map_err(QueryError::Admin)?;
+                Ok(done(QueryType::Write))
+            }
+            Admin::SetPassword { name, password } => {
+                let password = password_value(password, param)?;
+                auth()?
+                    .set_password(name, password.as_deref())
+                    .map_err(QueryError::Admin)?;
+                Ok(done(QueryType::Write))
+            }
+            Admin::DropUser(name) => {
+                auth()?.drop_user(name).map_err(QueryError::Admin)?;
+                Ok(done(QueryType::Write))
+            }
+            Admin::ShowUsers => {
+                let rows = auth()?.users().into_iter().map(|u| vec![text(u)]).collect();
+                Ok(AdminResult::read(&["user"], rows))
+            }
             Admin::CreateIndex { label, property } => {
                 storage.create_index(*label, *property)?;
                 Ok(done(QueryType::Schema))
@@ -319,6 +399,36 @@ impl Admin {
                 ))
             }
         }
+    }
+}
+
+/// Memgraph's message for the user queries inside an explicit transaction.
+pub const MULTICOMMAND_AUTH: &str =
+    "Authentication queries are not allowed in multicommand transactions.";
+
+/// A password in a user query: a string literal, `null`, or a parameter holding either.
+fn password_value(
+    expr: &ast::Expr,
+    param: &dyn Fn(&str) -> Option<Value>,
+) -> Result<Option<String>> {
+    let value = match expr {
+        ast::Expr::String(s) => return Ok(Some(s.clone())),
+        ast::Expr::Null => return Ok(None),
+        ast::Expr::Parameter(name) => {
+            param(name).ok_or_else(|| QueryError::ParameterMissing(name.clone()))?
+        }
+        _ => {
+            return Err(QueryError::Admin(
+                "Password must be a string literal, null or a parameter.".into(),
+            ))
+        }
+    };
+    match value {
+        Value::String(s) => Ok(Some(s)),
+        Value::Null => Ok(None),
+        _ => Err(QueryError::Admin(
+            "Password must be a string or null.".into(),
+        )),
     }
 }
 

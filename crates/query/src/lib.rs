@@ -84,6 +84,27 @@ pub struct Engine {
     snapshots: parking_lot::RwLock<Option<Arc<dyn SnapshotMaker>>>,
     /// The replication queries' implementation, when the server has one.
     replication: parking_lot::RwLock<Option<Arc<dyn ReplicationControl>>>,
+    /// The user queries' implementation, when the server has one.
+    auth: parking_lot::RwLock<Option<Arc<dyn AuthControl>>>,
+}
+
+/// What the user queries act on (`CREATE USER`, `SET PASSWORD`, `DROP USER`, `SHOW USERS`); the
+/// server installs one that keeps the users on disk. Errors are the user-facing messages.
+/// A password of `None` is a null password (`CREATE USER x` without `IDENTIFIED BY`).
+pub trait AuthControl: Send + Sync {
+    /// `CREATE USER [IF NOT EXISTS] <name> [IDENTIFIED BY <password>]`.
+    fn create_user(
+        &self,
+        name: &str,
+        password: Option<&str>,
+        if_not_exists: bool,
+    ) -> std::result::Result<(), String>;
+    /// `SET PASSWORD FOR <name> TO <password>`.
+    fn set_password(&self, name: &str, password: Option<&str>) -> std::result::Result<(), String>;
+    /// `DROP USER <name>`.
+    fn drop_user(&self, name: &str) -> std::result::Result<(), String>;
+    /// `SHOW USERS`: the user names, sorted.
+    fn users(&self) -> Vec<String>;
 }
 
 /// What the replication queries act on (the server installs one; see the `replication`
@@ -141,6 +162,7 @@ impl Engine {
             cache: Mutex::new(HashMap::new()),
             snapshots: parking_lot::RwLock::new(None),
             replication: parking_lot::RwLock::new(None),
+            auth: parking_lot::RwLock::new(None),
         })
     }
 
@@ -151,6 +173,15 @@ impl Engine {
 
     pub fn replication(&self) -> Option<Arc<dyn ReplicationControl>> {
         self.replication.read().clone()
+    }
+
+    /// Installs what the user queries call.
+    pub fn set_auth(&self, control: Arc<dyn AuthControl>) {
+        *self.auth.write() = Some(control);
+    }
+
+    pub fn auth(&self) -> Option<Arc<dyn AuthControl>> {
+        self.auth.read().clone()
     }
 
     /// Why a write may not start here now, if it may not.
@@ -201,6 +232,10 @@ impl Engine {
         }
         let stmt = cypher::parse(text).map_err(|e| QueryError::Syntax(e.to_string()))?;
         let plan = Arc::new(planner::plan(&stmt, &storage)?);
+        if matches!(&*plan, Plan::Admin(a) if a.is_auth()) {
+            // The text may hold a password: it is not kept in the cache.
+            return Ok(plan);
+        }
         let mut cache = self.cache.lock();
         if !Arc::ptr_eq(&storage, &self.storage.read()) {
             // Planned against a storage replaced meanwhile: use it once, do not cache it.

@@ -272,7 +272,11 @@ impl Session {
                         return Err(QueryError::Transaction(message.into()));
                     }
                 }
-                let result = admin.run(&self.engine)?;
+                let lookup = |name: &str| match &params {
+                    Params::Borrowed(m) => m.get(name).cloned(),
+                    Params::Owned(m) => m.get(name).cloned(),
+                };
+                let result = admin.run(&self.engine, &lookup)?;
                 let mut stream = Stream::rows(result.columns, result.rows, result.query_type);
                 stream.notifications = result.notifications;
                 Ok(stream)

@@ -22,6 +22,7 @@ use durability::ReadBackError;
 use parking_lot::{Condvar, Mutex};
 use tracing::{debug, info, warn};
 
+use crate::auth;
 use crate::proto::{self, Epoch, Request, Response, WireError, PROTOCOL_VERSION};
 use crate::state::{compare, Lineage, Mode, ReplicaConfig};
 use crate::Replication;
@@ -73,6 +74,8 @@ pub(crate) struct Conn {
     buf: Vec<u8>,
     /// Every commit up to this one was sent (or was lost and needs no sending).
     sent_ts: u64,
+    /// Tags on every message after the handshake (with a replication secret).
+    auth: Option<auth::MessageAuth>,
 }
 
 impl Conn {
@@ -89,6 +92,7 @@ impl Conn {
                         stream,
                         buf: Vec::new(),
                         sent_ts: 0,
+                        auth: None,
                     });
                 }
                 Err(e) => last = Some(e),
@@ -98,13 +102,13 @@ impl Conn {
     }
 
     fn send(&mut self, request: &Request) -> Result<(), WireError> {
-        proto::write_message(&mut self.writer, request, &mut self.buf)
+        proto::write_message_authed(&mut self.writer, request, &mut self.buf, self.auth.as_mut())
     }
 
     fn call(&mut self, request: &Request, timeout: Duration) -> Result<Response, WireError> {
         self.send(request)?;
         self.stream.set_read_timeout(Some(timeout))?;
-        proto::read_message(&mut self.reader, &mut self.buf)
+        proto::read_message_authed(&mut self.reader, &mut self.buf, self.auth.as_mut())
     }
 }
 
@@ -112,6 +116,8 @@ impl Conn {
 #[derive(Debug)]
 pub enum HelloError {
     Diverged(String),
+    /// The mutual authentication failed (a different or missing replication secret).
+    Auth(String),
     Fenced(Epoch),
     Other(String),
 }
@@ -276,6 +282,7 @@ impl ReplicaClient {
         if self.stopped() {
             return Err(HelloError::Other("the replica was dropped".into()));
         }
+        Self::authenticate(repl, &mut conn)?;
         let (epoch, history, main_ts) = repl.hello_facts();
         let answer = conn
             .call(
@@ -337,6 +344,73 @@ impl ReplicaClient {
         }
     }
 
+    /// The challenge-response of [`crate::auth`]: the replica proves it knows the secret, then
+    /// this MAIN does.
+    fn authenticate(repl: &Replication, conn: &mut Conn) -> Result<(), HelloError> {
+        let other = |e: &dyn std::fmt::Display| HelloError::Other(e.to_string());
+        let secret = &repl.settings.secret;
+        let main_nonce = auth::nonce();
+        let answer = conn
+            .call(
+                &Request::Challenge {
+                    version: PROTOCOL_VERSION,
+                    nonce: main_nonce.clone(),
+                    secret_set: secret.is_set(),
+                },
+                Self::answer_timeout(repl),
+            )
+            .map_err(|e| match e {
+                // A replica of protocol 1 cannot decode the challenge and hangs up.
+                WireError::Closed => HelloError::Other(format!(
+                    "the replica closed the connection at the start (does it speak replication protocol {PROTOCOL_VERSION}?)"
+                )),
+                e => other(&e),
+            })?;
+        let (replica_nonce, proof, theirs) = match answer {
+            Response::Challenge {
+                version,
+                nonce,
+                proof,
+                secret_set,
+            } => {
+                if version != PROTOCOL_VERSION {
+                    return Err(HelloError::Other(format!(
+                        "the replica speaks replication protocol {version}, this MAIN {PROTOCOL_VERSION}"
+                    )));
+                }
+                (nonce, proof, secret_set)
+            }
+            Response::Failed { reason, .. } => return Err(HelloError::Other(reason)),
+            other_answer => {
+                return Err(HelloError::Other(format!(
+                    "unexpected answer to the challenge: {other_answer:?}"
+                )))
+            }
+        };
+        if !secret.verify(auth::Side::Replica, &main_nonce, &replica_nonce, &proof) {
+            return Err(HelloError::Auth(auth::mismatch(
+                "replica",
+                secret.is_set(),
+                theirs,
+            )));
+        }
+        let proof = secret.proof(auth::Side::Main, &main_nonce, &replica_nonce);
+        match conn
+            .call(&Request::Proof { proof }, Self::answer_timeout(repl))
+            .map_err(|e| other(&e))?
+        {
+            Response::Ack { .. } => {
+                conn.auth =
+                    auth::MessageAuth::new(secret, auth::Side::Main, &main_nonce, &replica_nonce);
+                Ok(())
+            }
+            Response::Failed { reason, .. } => Err(HelloError::Auth(reason)),
+            other_answer => Err(HelloError::Other(format!(
+                "unexpected answer to the proof: {other_answer:?}"
+            ))),
+        }
+    }
+
     fn run(self: Arc<Self>, repl: &Arc<Replication>) {
         let period = repl.settings.check_frequency.max(Duration::from_millis(10));
         let mut last_failure: Option<String> = None;
@@ -355,7 +429,9 @@ impl ReplicaClient {
                             HelloError::Fenced(newer) => {
                                 (Status::Invalid, format!("it follows a newer MAIN {newer}"))
                             }
-                            HelloError::Other(why) => (Status::Invalid, why),
+                            HelloError::Auth(why) | HelloError::Other(why) => {
+                                (Status::Invalid, why)
+                            }
                         };
                         if last_failure.as_deref() != Some(why.as_str()) {
                             warn!(replica = %self.config.name, "cannot replicate: {why}");

@@ -22,6 +22,7 @@
 //! blocking sockets and timeouts on every read and write; the work is sequential per peer, and
 //! the commit path (SYNC waits, STRICT_SYNC prepares) runs on the committing thread anyway.
 
+pub mod auth;
 pub mod backlog;
 pub mod client;
 pub mod proto;
@@ -82,6 +83,8 @@ pub struct Settings {
     pub sync_timeout: Duration,
     /// Bytes of recent commits kept in memory for replicas (beyond: WAL files).
     pub backlog_bytes: usize,
+    /// `--replication-secret`: both ends of a replication connection must prove they know it.
+    pub secret: auth::Secret,
 }
 
 impl Default for Settings {
@@ -93,6 +96,7 @@ impl Default for Settings {
             min_replicas_max_lag: Duration::from_secs(10),
             sync_timeout: Duration::from_secs(3),
             backlog_bytes: 64 << 20,
+            secret: auth::Secret::default(),
         }
     }
 }
@@ -443,6 +447,13 @@ impl Replication {
             }
             Err(client::HelloError::Fenced(newer)) => {
                 return Err(fail(5, &format!("the replica follows a newer MAIN (epoch {newer}); this instance is no longer the MAIN")));
+            }
+            Err(client::HelloError::Auth(why)) => {
+                warn!(replica = %name, "refusing to register the replica: {why}");
+                return Err(fail(
+                    5,
+                    &format!("replica at {}: {why}", config.socket_address()),
+                ));
             }
             Err(client::HelloError::Other(why)) => {
                 return Err(fail(

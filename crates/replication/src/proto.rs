@@ -6,7 +6,9 @@
 //! and never larger than [`MAX_MESSAGE_BYTES`]: a peer that sends a bigger length, a bad
 //! checksum or bytes that do not decode gets its connection closed, nothing else.
 //!
-//! A connection starts with [`Request::Hello`] from the MAIN; the replica answers with
+//! A connection starts with the mutual authentication of [`crate::auth`]
+//! ([`Request::Challenge`], [`Response::Challenge`], [`Request::Proof`], `Ack`), then
+//! [`Request::Hello`] from the MAIN; the replica answers with
 //! [`Response::Hello`] (or [`Response::Fenced`] when it follows a newer MAIN). After that the
 //! MAIN sends requests one at a time and reads one response to each. Commits travel as the
 //! WAL's frames ([`Request::Append`]): the bytes a MAIN logs are the bytes a replica applies.
@@ -18,8 +20,11 @@ use durability::codec::{
     FRAME_HEADER_BYTES, MAX_RECORD_BYTES,
 };
 
+use crate::auth::{MessageAuth, TAG_BYTES};
+
 /// Bumped whenever a message changes shape; both sides refuse a peer of another version.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// 2: connections start with the challenge-response of [`crate::auth`].
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The largest message: one commit record of the largest size plus room for its envelope.
 pub const MAX_MESSAGE_BYTES: usize = MAX_RECORD_BYTES;
@@ -77,6 +82,17 @@ pub struct EpochMark {
 /// MAIN -> REPLICA.
 #[derive(Clone, Debug, PartialEq, bincode::Encode, bincode::Decode)]
 pub enum Request {
+    /// The first message of a connection: the MAIN's protocol version, a fresh nonce, and
+    /// whether it has a replication secret.
+    Challenge {
+        version: u32,
+        nonce: Vec<u8>,
+        secret_set: bool,
+    },
+    /// The MAIN's proof that it knows the secret (after it checked the replica's).
+    Proof {
+        proof: Vec<u8>,
+    },
     /// The first message of a connection: the MAIN's epoch, the epochs its data went through
     /// before, and its newest commit.
     Hello {
@@ -119,6 +135,14 @@ pub enum Request {
 /// REPLICA -> MAIN.
 #[derive(Clone, Debug, PartialEq, bincode::Encode, bincode::Decode)]
 pub enum Response {
+    /// The answer to [`Request::Challenge`]: the replica's version, its fresh nonce, its
+    /// proof over both nonces, and whether it has a replication secret.
+    Challenge {
+        version: u32,
+        nonce: Vec<u8>,
+        proof: Vec<u8>,
+        secret_set: bool,
+    },
     /// The replica accepted the MAIN: its data's epoch and history, its newest commit, and
     /// the Bolt port it serves clients on (for routing tables).
     Hello {
@@ -169,7 +193,21 @@ pub fn write_message<T: bincode::Encode>(
     message: &T,
     buf: &mut Vec<u8>,
 ) -> Result<(), WireError> {
+    write_message_authed(w, message, buf, None)
+}
+
+/// Writes `message` as one frame, followed by its tag when `auth` is given.
+pub fn write_message_authed<T: bincode::Encode>(
+    w: &mut impl Write,
+    message: &T,
+    buf: &mut Vec<u8>,
+    auth: Option<&mut MessageAuth>,
+) -> Result<(), WireError> {
     encode(message, buf)?;
+    if let Some(auth) = auth {
+        let tag = auth.seal(buf);
+        buf.extend_from_slice(&tag);
+    }
     w.write_all(buf)?;
     w.flush()?;
     Ok(())
@@ -179,6 +217,16 @@ pub fn write_message<T: bincode::Encode>(
 pub fn read_message<T: bincode::Decode<()>>(
     r: &mut impl Read,
     buf: &mut Vec<u8>,
+) -> Result<T, WireError> {
+    read_message_authed(r, buf, None)
+}
+
+/// Reads one frame, and its tag when `auth` is given (a wrong tag: [`WireError::Bad`]), and
+/// decodes it.
+pub fn read_message_authed<T: bincode::Decode<()>>(
+    r: &mut impl Read,
+    buf: &mut Vec<u8>,
+    auth: Option<&mut MessageAuth>,
 ) -> Result<T, WireError> {
     buf.resize(FRAME_HEADER_BYTES, 0);
     read_exact_or_closed(r, &mut buf[..])?;
@@ -190,6 +238,15 @@ pub fn read_message<T: bincode::Decode<()>>(
     }
     buf.resize(FRAME_HEADER_BYTES + len, 0);
     read_exact_or_closed(r, &mut buf[FRAME_HEADER_BYTES..])?;
+    if let Some(auth) = auth {
+        let mut tag = [0u8; TAG_BYTES];
+        read_exact_or_closed(r, &mut tag)?;
+        if !auth.check(buf, &tag) {
+            return Err(WireError::Bad(
+                "message authentication failed (altered, injected or replayed on the way)".into(),
+            ));
+        }
+    }
     let payload = match check_frame(buf) {
         RawFrame::Whole { payload, .. } => payload,
         RawFrame::Invalid { reason, .. } => return Err(WireError::Bad(reason)),
@@ -265,6 +322,22 @@ mod tests {
         assert!(matches!(
             read_message::<Request>(&mut &wire[..wire.len() - 1], &mut buf),
             Err(WireError::Closed)
+        ));
+        // With a secret: a tag follows each frame; a tampered or replayed message is refused.
+        use crate::auth::{nonce, Secret, Side};
+        let secret = Secret::new(Some("k"));
+        let (m, r) = (nonce(), nonce());
+        let mut main = MessageAuth::new(&secret, Side::Main, &m, &r).unwrap();
+        let mut replica = MessageAuth::new(&secret, Side::Replica, &m, &r).unwrap();
+        let mut tagged = Vec::new();
+        write_message_authed(&mut tagged, &hello, &mut buf, Some(&mut main)).unwrap();
+        assert_eq!(tagged.len(), wire.len() + TAG_BYTES);
+        let back: Request =
+            read_message_authed(&mut &tagged[..], &mut buf, Some(&mut replica)).unwrap();
+        assert_eq!(back, hello);
+        assert!(matches!(
+            read_message_authed::<Request>(&mut &tagged[..], &mut buf, Some(&mut replica)),
+            Err(WireError::Bad(_))
         ));
         let mut huge = wire.clone();
         huge[0..4].copy_from_slice(&u32::MAX.to_le_bytes());

@@ -21,6 +21,7 @@ use parking_lot::Mutex;
 use storage::PreparedRecord;
 use tracing::{debug, info, warn};
 
+use crate::auth;
 use crate::proto::{self, Epoch, EpochMark, Request, Response, WireError, PROTOCOL_VERSION};
 use crate::Replication;
 
@@ -129,24 +130,41 @@ fn serve(stream: TcpStream, id: u64, repl: &Replication, core: &Mutex<Core>, sto
     let mut writer = BufWriter::with_capacity(64 << 10, write_half);
     let mut rbuf = Vec::new();
     let mut wbuf = Vec::new();
+    let ts = || repl.host.storage().last_commit_ts();
+    let secret = &repl.settings.secret;
+    let Ok(mut auth) = authenticate(
+        secret,
+        &ts,
+        &peer,
+        &mut reader,
+        &mut writer,
+        &mut rbuf,
+        &mut wbuf,
+    ) else {
+        let _ = stream.shutdown(Shutdown::Both);
+        return;
+    };
     loop {
         if stop.load(Ordering::Acquire) {
             break;
         }
-        let request: Request = match proto::read_message(&mut reader, &mut rbuf) {
-            Ok(r) => r,
-            Err(WireError::Closed) => break,
-            Err(e) => {
-                warn!(peer = %peer, "replication connection dropped: {e}");
-                break;
-            }
-        };
+        let request: Request =
+            match proto::read_message_authed(&mut reader, &mut rbuf, auth.as_mut()) {
+                Ok(r) => r,
+                Err(WireError::Closed) => break,
+                Err(e) => {
+                    warn!(peer = %peer, "replication connection dropped: {e}");
+                    break;
+                }
+            };
         let answer = {
             let mut core = core.lock();
             handle(repl, &mut core, id, &peer, request)
         };
         if let Some(answer) = answer {
-            if let Err(e) = proto::write_message(&mut writer, &answer, &mut wbuf) {
+            if let Err(e) =
+                proto::write_message_authed(&mut writer, &answer, &mut wbuf, auth.as_mut())
+            {
                 warn!(peer = %peer, "cannot answer the MAIN: {e}");
                 break;
             }
@@ -167,6 +185,100 @@ fn serve(stream: TcpStream, id: u64, repl: &Replication, core: &Mutex<Core>, sto
         }
     }
     let _ = stream.shutdown(Shutdown::Both);
+}
+
+/// The replica's half of [`crate::auth`]'s challenge-response, at the start of a connection:
+/// answers the MAIN's challenge with this replica's proof, then checks the MAIN's. `Ok`: the
+/// per-message authentication of the rest of the connection (`None` without a secret);
+/// `Err`: the connection must end (the reason was logged and, where possible, sent).
+fn authenticate(
+    secret: &auth::Secret,
+    ts: &dyn Fn() -> u64,
+    peer: &str,
+    reader: &mut impl std::io::Read,
+    writer: &mut impl std::io::Write,
+    rbuf: &mut Vec<u8>,
+    wbuf: &mut Vec<u8>,
+) -> Result<Option<auth::MessageAuth>, ()> {
+    let refuse = |writer: &mut dyn std::io::Write, why: String| {
+        warn!(peer = %peer, "replication connection refused: {why}");
+        let answer = Response::Failed {
+            reason: why,
+            ts: ts(),
+        };
+        let _ = proto::write_message(&mut &mut *writer, &answer, &mut Vec::new());
+        Err(())
+    };
+    let read = |reader: &mut dyn std::io::Read, rbuf: &mut Vec<u8>| -> Option<Request> {
+        match proto::read_message(&mut &mut *reader, rbuf) {
+            Ok(r) => Some(r),
+            Err(WireError::Closed) => None,
+            Err(e) => {
+                warn!(peer = %peer, "replication connection dropped during authentication: {e}");
+                None
+            }
+        }
+    };
+    let Some(first) = read(reader, rbuf) else {
+        return Err(());
+    };
+    let (main_nonce, theirs) = match first {
+        Request::Challenge {
+            version,
+            nonce,
+            secret_set,
+        } => {
+            if version != PROTOCOL_VERSION {
+                return refuse(writer, format!(
+                    "this replica speaks replication protocol {PROTOCOL_VERSION}, the MAIN {version}"
+                ));
+            }
+            if nonce.len() != auth::NONCE_BYTES {
+                return refuse(writer, "a malformed authentication challenge".into());
+            }
+            (nonce, secret_set)
+        }
+        _ => {
+            return refuse(
+                writer,
+                format!("the connection must start with the authentication challenge of replication protocol {PROTOCOL_VERSION}"),
+            )
+        }
+    };
+    let replica_nonce = auth::nonce();
+    let challenge = Response::Challenge {
+        version: PROTOCOL_VERSION,
+        proof: secret.proof(auth::Side::Replica, &main_nonce, &replica_nonce),
+        nonce: replica_nonce.clone(),
+        secret_set: secret.is_set(),
+    };
+    if let Err(e) = proto::write_message(writer, &challenge, wbuf) {
+        warn!(peer = %peer, "cannot answer the MAIN's challenge: {e}");
+        return Err(());
+    }
+    let proof = match read(reader, rbuf) {
+        Some(Request::Proof { proof }) => proof,
+        Some(_) => return refuse(writer, "expected the MAIN's authentication proof".into()),
+        None => {
+            warn!(peer = %peer, "replication authentication failed: the MAIN hung up after this replica's proof (is --replication-secret the same on both?)");
+            return Err(());
+        }
+    };
+    if !secret.verify(auth::Side::Main, &main_nonce, &replica_nonce, &proof) {
+        return refuse(writer, auth::mismatch("MAIN", secret.is_set(), theirs));
+    }
+    let ack = Response::Ack { ts: ts() };
+    if let Err(e) = proto::write_message(writer, &ack, wbuf) {
+        warn!(peer = %peer, "cannot answer the MAIN's proof: {e}");
+        return Err(());
+    }
+    debug!(peer = %peer, "replication peer authenticated");
+    Ok(auth::MessageAuth::new(
+        secret,
+        auth::Side::Replica,
+        &main_nonce,
+        &replica_nonce,
+    ))
 }
 
 /// Answers one request of connection `id` (no answer to snapshot chunks).
@@ -252,6 +364,9 @@ fn handle(
     }
     match request {
         Request::Hello { .. } => unreachable!("handled above"),
+        Request::Challenge { .. } | Request::Proof { .. } => {
+            failed("authentication happens once, at the start of a connection".into())
+        }
         Request::Heartbeat { .. } => Some(Response::Ack { ts }),
         Request::Append { frames } => {
             let records = match proto::decode_frames(&frames) {
@@ -437,4 +552,101 @@ fn adopt_epoch(repl: &Replication, core: &Core) -> Result<(), String> {
         repl.file.save(&state)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufReader, BufWriter};
+    use std::net::{TcpListener, TcpStream};
+
+    /// Runs the replica's half on one end of a local TCP connection; returns the other end
+    /// and the replica's verdict.
+    fn replica_side(secret: &str) -> (TcpStream, std::thread::JoinHandle<bool>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let secret = auth::Secret::new(Some(secret));
+        let replica = std::thread::spawn(move || {
+            let (sock, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(sock.try_clone().unwrap());
+            let mut writer = BufWriter::new(sock);
+            let (mut rbuf, mut wbuf) = (Vec::new(), Vec::new());
+            authenticate(
+                &secret,
+                &|| 7,
+                "test",
+                &mut reader,
+                &mut writer,
+                &mut rbuf,
+                &mut wbuf,
+            )
+            .is_ok()
+        });
+        (TcpStream::connect(addr).unwrap(), replica)
+    }
+
+    /// The MAIN's half, as a peer that knows `secret` (or pretends to).
+    fn main_side(sock: &TcpStream, secret: &str) -> (bool, Response) {
+        let secret = auth::Secret::new(Some(secret));
+        let mut buf = Vec::new();
+        let m = auth::nonce();
+        let challenge = Request::Challenge {
+            version: PROTOCOL_VERSION,
+            nonce: m.clone(),
+            secret_set: true,
+        };
+        proto::write_message(&mut &*sock, &challenge, &mut buf).unwrap();
+        let Response::Challenge {
+            nonce: r, proof, ..
+        } = proto::read_message(&mut &*sock, &mut buf).unwrap()
+        else {
+            panic!("expected the replica's challenge answer")
+        };
+        let replica_ok = secret.verify(auth::Side::Replica, &m, &r, &proof);
+        // Send a proof whatever the check said: a stranger would.
+        let proof = Request::Proof {
+            proof: secret.proof(auth::Side::Main, &m, &r),
+        };
+        proto::write_message(&mut &*sock, &proof, &mut buf).unwrap();
+        (
+            replica_ok,
+            proto::read_message(&mut &*sock, &mut buf).unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_main_with_the_secret_is_accepted() {
+        let (sock, replica) = replica_side("s3cret");
+        let (replica_ok, answer) = main_side(&sock, "s3cret");
+        assert!(replica_ok);
+        assert_eq!(answer, Response::Ack { ts: 7 });
+        assert!(replica.join().unwrap());
+    }
+
+    #[test]
+    fn a_stranger_cannot_feed_a_replica() {
+        let (sock, replica) = replica_side("s3cret");
+        let (replica_ok, answer) = main_side(&sock, "guess");
+        assert!(!replica_ok, "the stranger cannot check the replica either");
+        match answer {
+            Response::Failed { reason, .. } => {
+                assert!(reason.contains("authentication failed"), "{reason}")
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert!(!replica.join().unwrap());
+    }
+
+    #[test]
+    fn a_connection_must_start_with_the_challenge() {
+        let (sock, replica) = replica_side("s3cret");
+        let mut buf = Vec::new();
+        let hello = Request::Heartbeat { main_ts: 1 };
+        proto::write_message(&mut &sock, &hello, &mut buf).unwrap();
+        match proto::read_message::<Response>(&mut &sock, &mut buf).unwrap() {
+            Response::Failed { reason, .. } => assert!(reason.contains("challenge"), "{reason}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert!(!replica.join().unwrap());
+    }
 }

@@ -9,6 +9,7 @@ use bolt::packstream::Value as BoltValue;
 use bolt::session::{Backend, Failure, RecordWriter, RunSuccess, StreamEnd};
 use query::{Engine, QueryError, Summary};
 
+use crate::auth::{UserStore, LOGIN_REFUSED};
 use crate::convert;
 
 pub struct DbBackend {
@@ -22,6 +23,10 @@ pub struct DbBackend {
     db: &'static str,
     /// The last request failed because a RESET interrupted it (it is then answered IGNORED).
     interrupted: bool,
+    /// The users HELLO/LOGON are checked against.
+    users: Arc<UserStore>,
+    /// The user this connection logged in as (`None`: not logged in, or no users exist).
+    user: Option<String>,
 }
 
 pub fn failure(e: &QueryError) -> Failure {
@@ -29,8 +34,14 @@ pub fn failure(e: &QueryError) -> Failure {
 }
 
 impl DbBackend {
-    pub fn new(engine: &Arc<Engine>, local_address: Option<String>) -> DbBackend {
+    pub fn new(
+        engine: &Arc<Engine>,
+        local_address: Option<String>,
+        users: Arc<UserStore>,
+    ) -> DbBackend {
         DbBackend {
+            users,
+            user: None,
             session: engine.session(),
             engine: engine.clone(),
             local_address,
@@ -124,10 +135,44 @@ fn bookmark(ts: u64) -> String {
 }
 
 impl Backend for DbBackend {
-    fn authenticate(&mut self, _auth: &[(String, BoltValue)]) -> Result<(), Failure> {
-        // No users exist yet (users and passwords arrive with auth support): anyone may connect,
-        // with any scheme, as in Memgraph without users.
-        Ok(())
+    /// With no users, anyone may connect with any scheme (as Memgraph). Once a user exists,
+    /// the token must be `basic` with that user's name and password. The (slow) password check
+    /// runs here, on the connection's worker, with no lock held.
+    fn authenticate(&mut self, auth: &[(String, BoltValue)]) -> Result<(), Failure> {
+        self.user = None;
+        if !self.users.has_users() {
+            return Ok(());
+        }
+        let field = |key: &str| {
+            auth.iter()
+                .find(|(k, _)| k == key)
+                .and_then(|(_, v)| match v {
+                    BoltValue::String(s) => Some(s.as_str()),
+                    _ => None,
+                })
+        };
+        let (principal, credentials) = match (field("scheme"), field("principal")) {
+            (Some("basic"), Some(principal)) => (principal, field("credentials").unwrap_or("")),
+            _ => {
+                tracing::info!("login refused: users exist and no user name was given");
+                return Err(Failure::unauthorized(LOGIN_REFUSED));
+            }
+        };
+        if self.users.verify(principal, credentials) {
+            tracing::debug!(user = principal, "logged in");
+            self.user = Some(principal.to_lowercase());
+            Ok(())
+        } else {
+            tracing::info!(
+                user = principal,
+                "login refused: wrong user name or password"
+            );
+            Err(Failure::unauthorized(LOGIN_REFUSED))
+        }
+    }
+
+    fn logoff(&mut self) {
+        self.user = None;
     }
 
     fn begin(&mut self, _extra: &[(String, BoltValue)]) -> Result<(), Failure> {

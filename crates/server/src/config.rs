@@ -147,6 +147,31 @@ pub struct Config {
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1000))]
     pub replication_min_replicas_to_write: u64,
 
+    /// A user name must match this regular expression (whole), as in Memgraph.
+    #[arg(long, default_value = crate::auth::DEFAULT_NAME_REGEX)]
+    pub auth_user_or_role_regex: String,
+
+    /// Allow users with a null password (`CREATE USER x` without `IDENTIFIED BY`); such a
+    /// user logs in with any password.
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true",
+          default_value_t = true)]
+    pub auth_password_permit_null: bool,
+
+    /// PEM certificate chain for Bolt; with --bolt-key-file every Bolt connection is TLS.
+    #[arg(long)]
+    pub bolt_cert_file: Option<PathBuf>,
+
+    /// PEM private key for --bolt-cert-file.
+    #[arg(long)]
+    pub bolt_key_file: Option<PathBuf>,
+
+    /// Shared secret for replication traffic: when set, a MAIN and a replica prove to each
+    /// other that they know it (HMAC-SHA256 challenge-response; the secret is never sent)
+    /// before any data flows. Both sides must have the same secret. Prefer the environment
+    /// variable to the flag (command lines are visible to other local users).
+    #[arg(long, env = "FERROGRAPH_REPLICATION_SECRET", hide_env_values = true)]
+    pub replication_secret: Option<String>,
+
     /// See --replication-min-replicas-to-write.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86400))]
     pub replication_min_replicas_max_lag_sec: u64,
@@ -233,6 +258,27 @@ mod tests {
             Config::from_args(v).is_err(),
             "0 commits per flush is refused"
         );
+    }
+
+    #[test]
+    fn security_flags_default_off_and_parse_in_memgraph_spelling() {
+        let c = parse(&[]);
+        assert!(c.bolt_cert_file.is_none() && c.bolt_key_file.is_none());
+        assert_eq!(c.auth_user_or_role_regex, "[a-zA-Z0-9_.+-@]+");
+        assert!(c.auth_password_permit_null);
+        let c = parse(&[
+            "--bolt_cert_file=/c.pem",
+            "--bolt-key-file",
+            "/k.pem",
+            "--auth_password_permit_null=false",
+            "--auth-user-or-role-regex=[a-z]+",
+            "--replication-secret=s",
+        ]);
+        assert_eq!(c.bolt_cert_file, Some(PathBuf::from("/c.pem")));
+        assert_eq!(c.bolt_key_file, Some(PathBuf::from("/k.pem")));
+        assert!(!c.auth_password_permit_null);
+        assert_eq!(c.auth_user_or_role_regex, "[a-z]+");
+        assert_eq!(c.replication_secret.as_deref(), Some("s"));
     }
 
     #[test]

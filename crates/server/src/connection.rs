@@ -16,7 +16,7 @@
 //! reports a RESET, so a long query stops.
 
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,15 +29,21 @@ use parking_lot::Mutex;
 use query::Engine;
 use tracing::{debug, info, trace, warn};
 
+use crate::auth::UserStore;
 use crate::backend::DbBackend;
 use crate::epoll::{READABLE, WRITABLE};
+use crate::tls::Io;
 
 /// Settings shared by all connections.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ConnectionSettings {
     pub server_agent: String,
     pub max_message_bytes: usize,
     pub handshake_timeout: Duration,
+    /// The users logins are checked against.
+    pub users: Arc<UserStore>,
+    /// TLS for every connection, when `--bolt-cert-file` and `--bolt-key-file` are set.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Output above this is sent before more requests are handled.
@@ -105,7 +111,8 @@ struct Bolt {
 
 pub struct Connection {
     id: u64,
-    stream: TcpStream,
+    /// The socket, or TLS over it.
+    io: Io,
     engine: Arc<Engine>,
     settings: Arc<ConnectionSettings>,
     phase: Phase,
@@ -126,9 +133,13 @@ impl Connection {
     ) -> io::Result<Connection> {
         stream.set_nonblocking(true)?;
         stream.set_nodelay(true)?;
+        let io = match &settings.tls {
+            Some(config) => Io::tls(stream, config.clone())?,
+            None => Io::plain(stream),
+        };
         Ok(Connection {
             id,
-            stream,
+            io,
             engine,
             settings,
             phase: Phase::Handshake {
@@ -142,7 +153,7 @@ impl Connection {
     }
 
     pub fn stream(&self) -> &TcpStream {
-        &self.stream
+        self.io.socket()
     }
 
     /// Whether the handshake is complete (the handshake timeout no longer applies).
@@ -154,6 +165,9 @@ impl Connection {
     /// buffer.
     pub fn on_ready(&mut self, buf: &mut [u8]) -> Next {
         match self.turn(buf) {
+            // TLS output the socket did not take (handshake records sent while reading) must
+            // not wait for the client, which waits for it.
+            Ok(Next::Wait(interest)) if self.io.wants_write() => Next::Wait(interest | WRITABLE),
             Ok(next) => next,
             Err(e) => {
                 debug!(connection = self.id, "connection ended: {e}");
@@ -167,7 +181,7 @@ impl Connection {
         if let Phase::Bolt(b) = &mut self.phase {
             b.session.handle_eof(&mut b.backend);
         }
-        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        self.io.shutdown();
     }
 
     fn turn(&mut self, buf: &mut [u8]) -> io::Result<Next> {
@@ -178,7 +192,7 @@ impl Connection {
             return Ok(Next::Close);
         }
         if let Phase::Handshake { bytes, got } = &mut self.phase {
-            match self.stream.read(&mut bytes[*got..]) {
+            match self.io.read(&mut bytes[*got..]) {
                 Ok(0) => {
                     debug!(
                         connection = self.id,
@@ -196,8 +210,9 @@ impl Connection {
             let hs = *bytes;
             self.handshake(&hs);
             // Requests pipelined behind the handshake are still in the socket: READABLE
-            // reports them at once (level-triggered).
-            return self.finish_turn(false);
+            // reports them at once (level-triggered); TLS may hold some decrypted already.
+            let more = self.io.buffered_input();
+            return self.finish_turn(more);
         }
         let Phase::Bolt(b) = &mut self.phase else {
             unreachable!("handled above")
@@ -208,7 +223,7 @@ impl Connection {
         if b.batch.is_empty() {
             let mut inp = b.input.lock();
             if inp.queue.is_empty() && inp.error.is_none() && !inp.eof {
-                match self.stream.read(buf) {
+                match self.io.read(buf) {
                     Ok(0) => inp.eof = true,
                     Ok(n) => {
                         inp.feed(&buf[..n]);
@@ -271,11 +286,12 @@ impl Connection {
             b.session.handle_eof(&mut b.backend);
             return self.finish_turn(false);
         }
-        // Input the probe read during a query, or a framing error put back above.
+        // Input the probe read during a query, or a framing error put back above, or
+        // decrypted input TLS holds.
         let more = {
             let inp = b.input.lock();
             !inp.queue.is_empty() || inp.error.is_some() || inp.eof
-        };
+        } || self.io.buffered_input();
         self.finish_turn(more)
     }
 
@@ -307,9 +323,9 @@ impl Connection {
                     error: None,
                     eof: false,
                 }));
-                let local = self.stream.local_addr().ok().map(|a| a.to_string());
-                let mut backend = DbBackend::new(&self.engine, local);
-                match self.stream.try_clone() {
+                let local = self.io.socket().local_addr().ok().map(|a| a.to_string());
+                let mut backend = DbBackend::new(&self.engine, local, self.settings.users.clone());
+                match self.io.try_clone() {
                     Ok(s) => backend.set_interrupt_probe(probe(s, input.clone())),
                     Err(e) => warn!(connection = self.id, "no interrupt probe: {e}"),
                 }
@@ -330,10 +346,10 @@ impl Connection {
     /// Writes as much of `out` as the socket takes; `Ok(true)` when all of it is sent.
     fn flush(&mut self) -> io::Result<bool> {
         if self.out.is_empty() {
-            return Ok(true);
+            return self.io.flush_pending();
         }
         while self.sent < self.out.len() {
-            match self.stream.write(&self.out[self.sent..]) {
+            match self.io.write(&self.out[self.sent..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => self.sent += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -356,7 +372,8 @@ impl Connection {
         if self.out.capacity() > KEEP_OUT_CAPACITY {
             self.out.shrink_to(KEEP_OUT_CAPACITY);
         }
-        Ok(true)
+        // With TLS, what rustls still holds must reach the socket too.
+        self.io.flush_pending()
     }
 }
 
@@ -372,10 +389,10 @@ const PROBE_READ_AHEAD_BYTES: usize = 1 << 20;
 
 /// The interrupt probe: reads what the client sent while a query runs, without blocking (the
 /// socket is non-blocking).
-fn probe(stream: TcpStream, input: Arc<Mutex<Input>>) -> query::ops::InterruptProbe {
+fn probe(stream: Io, input: Arc<Mutex<Input>>) -> query::ops::InterruptProbe {
     let stream = Mutex::new(stream);
     Arc::new(move || {
-        let mut stream = stream.lock();
+        let stream = stream.lock();
         let mut buf = [0u8; 16 * 1024];
         let mut interrupted = false;
         // Read ahead only so far: a client pipelining a long stream of large requests must not

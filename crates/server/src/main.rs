@@ -4,6 +4,7 @@
 //! the query engine, binds the Bolt listener and serves connections ([`listener`],
 //! [`connection`]) until SIGTERM or SIGINT.
 
+mod auth;
 mod backend;
 mod config;
 mod connection;
@@ -15,6 +16,7 @@ mod listener;
 mod logging;
 mod pool;
 mod replicated;
+mod tls;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -95,6 +97,12 @@ fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     logging::init(&config)?;
+    // Before recovery: a bad certificate or key is reported at once.
+    let tls = match (&config.bolt_cert_file, &config.bolt_key_file) {
+        (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
+        (None, None) => None,
+        _ => anyhow::bail!("TLS needs both --bolt-cert-file and --bolt-key-file"),
+    };
     let (storage, data_dir) = durable::open(&config)?;
     let engine = Engine::new(
         storage,
@@ -121,6 +129,7 @@ fn run(config: Config) -> anyhow::Result<()> {
             restore_state: config.replication_restore_state_on_startup,
             min_replicas_to_write: config.replication_min_replicas_to_write as usize,
             min_replicas_max_lag: Duration::from_secs(config.replication_min_replicas_max_lag_sec),
+            secret: replication::auth::Secret::new(config.replication_secret.as_deref()),
             ..replication::Settings::default()
         },
     )
@@ -141,7 +150,16 @@ fn run(config: Config) -> anyhow::Result<()> {
         None => {}
     }
     engine.set_replication(Arc::new(replicated::Control(repl.clone())));
+    let users = Arc::new(auth::UserStore::open(
+        &config.data_directory,
+        &config.auth_user_or_role_regex,
+        config.auth_password_permit_null,
+    )?);
+    auth::create_user_from_env(&users)?;
+    engine.set_auth(users.clone());
     let settings = Arc::new(ConnectionSettings {
+        users,
+        tls,
         server_agent: config.bolt_server_name_for_init.clone(),
         max_message_bytes: 64 << 20,
         handshake_timeout: Duration::from_secs(30),

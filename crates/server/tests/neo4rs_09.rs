@@ -21,4 +21,21 @@ async fn connect_with(
     neo4rs::Graph::connect(config).expect("connect")
 }
 
+/// A graph that logs in as `user` (the connection is made, and the login checked, now or at
+/// the first query, depending on the version).
+async fn connect_as(
+    server: &common::Server,
+    user: &str,
+    password: &str,
+) -> Result<neo4rs::Graph, neo4rs::Error> {
+    let config = neo4rs::ConfigBuilder::default()
+        .uri(server.uri())
+        .user(user)
+        .password(password)
+        .max_connections(1)
+        .build()
+        .expect("a valid config");
+    neo4rs::Graph::connect(config)
+}
+
 include!("common/neo4rs_suite.rs");
