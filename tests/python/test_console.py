@@ -16,7 +16,6 @@ import re
 import select
 import socket
 import ssl
-import threading
 import signal
 import struct
 import subprocess
@@ -192,84 +191,53 @@ def test_use_ssl_against_a_plain_server_fails_cleanly(server):
     assert "panicked" not in done.stderr
 
 
-class TlsTerminator:
-    """A TLS front for a plain server (what the server's own TLS will do once it has it): a
-    self-signed certificate no CA vouches for, each connection piped to the server's port."""
-
-    CERTS = Path(__file__).resolve().parents[2] / "crates" / "console" / "tests" / "fixtures"
-
-    def __init__(self, tmp_path: Path, server):
-        key_der = (self.CERTS / "self-signed-key.der").read_bytes()
-        pem_key = "-----BEGIN PRIVATE KEY-----\n"
-        pem_key += "\n".join(textwrap.wrap(base64.b64encode(key_der).decode(), 64))
-        pem_key += "\n-----END PRIVATE KEY-----\n"
-        cert = ssl.DER_cert_to_PEM_cert((self.CERTS / "self-signed-cert.der").read_bytes())
-        (tmp_path / "tls.pem").write_text(cert + pem_key)
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.context.load_cert_chain(tmp_path / "tls.pem")
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.target = (server.host, server.port)
-        self.handshakes = 0
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                raw, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
-
-    def _serve(self, raw):
-        try:
-            tls = self.context.wrap_socket(raw, server_side=True)
-        except (OSError, ssl.SSLError):
-            raw.close()
-            return
-        self.handshakes += 1
-        plain = socket.create_connection(self.target)
-
-        def pump(src, dst):
-            try:
-                while data := src.recv(65536):
-                    dst.sendall(data)
-            except OSError:
-                pass
-            finally:
-                for s in (src, dst):
-                    try:
-                        s.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-
-        threading.Thread(target=pump, args=(plain, tls), daemon=True).start()
-        pump(tls, plain)
-
-    def close(self):
-        self.listener.close()
+CERTS = Path(__file__).resolve().parents[2] / "crates" / "console" / "tests" / "fixtures"
 
 
-def test_use_ssl_speaks_tls_and_accepts_any_certificate(server, tmp_path):
-    front = TlsTerminator(tmp_path, server)
+def self_signed_pem(tmp_path: Path) -> tuple[Path, Path]:
+    """The console crate's self-signed test certificate and key, as the PEM files the server's
+    --bolt-cert-file / --bolt-key-file read (no CA vouches for it)."""
+    key_der = (CERTS / "self-signed-key.der").read_bytes()
+    key = "-----BEGIN PRIVATE KEY-----\n"
+    key += "\n".join(textwrap.wrap(base64.b64encode(key_der).decode(), 64))
+    key += "\n-----END PRIVATE KEY-----\n"
+    cert = ssl.DER_cert_to_PEM_cert((CERTS / "self-signed-cert.der").read_bytes())
+    (tmp_path / "cert.pem").write_text(cert)
+    (tmp_path / "key.pem").write_text(key)
+    return tmp_path / "cert.pem", tmp_path / "key.pem"
 
-    def through_front(*flags):
-        return subprocess.run(
-            [str(console_binary()), "--host=127.0.0.1", f"--port={front.port}", *flags],
-            input="RETURN 'over TLS' AS how;\n",
-            capture_output=True, text=True, timeout=RUN_DEADLINE_S,
-        )
 
-    try:
-        done = through_front("--use-ssl", "--output-format=csv")
-        assert done.returncode == 0, done.stderr
-        assert done.stdout == '"how"\n"""over TLS"""\n'
-        assert front.handshakes == 1
-        # Without --use-ssl the TLS port does not answer Bolt: a clean failure.
-        plain = through_front()
-        assert plain.returncode == 1 and plain.stderr.startswith("Connection failure: ")
-    finally:
-        front.close()
+def test_use_ssl_speaks_tls_to_the_server_and_accepts_any_certificate(server_with, tmp_path):
+    cert, key = self_signed_pem(tmp_path)
+    tls = server_with(f"--bolt-cert-file={cert}", f"--bolt-key-file={key}")
+    done = run_console(tls, "--use-ssl", "--output-format=csv", stdin="RETURN 'over TLS' AS how;\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == '"how"\n"""over TLS"""\n'
+    # Without --use-ssl the TLS port does not answer Bolt: a clean failure.
+    plain = run_console(tls, stdin="RETURN 1;\n")
+    assert plain.returncode == 1 and plain.stderr.startswith("Connection failure: ")
+    assert "panicked" not in plain.stderr
+
+
+def create_user(server, name: str, password: str) -> None:
+    from neo4j import GraphDatabase
+
+    with GraphDatabase.driver(f"bolt://{server.host}:{server.port}", auth=None) as d:
+        with d.session() as s:
+            s.run(f"CREATE USER {name} IDENTIFIED BY '{password}'").consume()
+
+
+def test_username_and_password_log_in_once_users_exist(server):
+    create_user(server, "ann", "s3cret-pw")
+    ok = run_console(server, "--username=ann", "--password=s3cret-pw", "--output-format=csv",
+                     stdin="SHOW USERS;\n")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout == '"user"\n"""ann"""\n'
+    for flags in (["--username=ann", "--password=wrong"], []):
+        refused = run_console(server, *flags, stdin="RETURN 1;\n")
+        assert refused.returncode == 1, (flags, refused)
+        assert refused.stderr.startswith("Connection failure: "), refused.stderr
+        assert "panicked" not in refused.stderr
 
 
 def test_bad_flags_exit_2_with_usage(server):
@@ -451,12 +419,16 @@ def test_interactive_eof_says_bye_and_history_can_be_off(terminal, tmp_path):
     assert not (tmp_path / "home" / ".memgraph" / "client_history").exists()
 
 
-def test_password_is_asked_without_echo(terminal):
+def test_password_is_asked_without_echo(server, terminal):
+    create_user(server, "ann", "s3cret-pw")
     t = terminal("--username=ann")
     t.expect("Password: ")
     t.send("s3cret-pw")
     t.expect("memgraph> ")
     assert "s3cret-pw" not in t.text
+    # The server checked the password: only a logged-in session runs queries.
+    t.send("RETURN 'in' AS logged;")
+    t.expect("1 row in set")
     t.send(":quit")
     t.expect("Bye")
     assert t.wait() == 0
