@@ -524,6 +524,49 @@ def test_sigkill_of_the_main_under_load_loses_no_acknowledged_sync_write(cluster
     assert set(acked) <= set(ids(main))
 
 
+def test_an_async_replica_never_gets_ahead_of_a_ready_sync_replica(cluster):
+    """A commit reaches ASYNC replicas only once every ready SYNC replica confirmed it: with the
+    SYNC replica behind a stalled link, the MAIN dies with a commit visible on it but confirmed
+    nowhere. The ASYNC replica does not have it, so after the failover to the SYNC replica
+    (seed 002) it follows the new MAIN instead of being left diverged."""
+    import threading
+    from faultproxy import FaultProxy
+
+    main = cluster("main")
+    sync_rep = cluster("sync")
+    async_rep = cluster("async")
+    sync_rep.demote()
+    proxy = FaultProxy(("127.0.0.1", sync_rep.repl_port)).start()
+    try:
+        main.run(f"REGISTER REPLICA S SYNC TO '127.0.0.1:{proxy.port}'")
+        register(main, "A", "ASYNC", async_rep)
+        main.run("CREATE (:N {v: 1})")
+        eventually(lambda: async_rep.count() == 1, "the first commit on the ASYNC replica")
+        proxy.partition()
+        def write():
+            try:
+                main.run("CREATE (:N {v: 2})")
+            except Exception:
+                pass  # the MAIN is killed while this commit waits
+
+        threading.Thread(target=write, daemon=True).start()
+        # The commit is visible on the MAIN while it waits for the stalled SYNC replica.
+        eventually(lambda: main.count() == 2, "the second commit visible on the MAIN")
+        main.kill()
+        assert async_rep.count() == 1, "the ASYNC replica got a commit no SYNC replica had"
+        proxy.cut()  # what the stalled link still held is dropped, as if lost with the old MAIN
+        proxy.stop()
+        sync_rep.run("SET REPLICATION ROLE TO MAIN")
+        sync_rep.run(f"REGISTER REPLICA A ASYNC TO '{async_rep.address}'")
+        sync_rep.run("CREATE (:N {v: 3})")
+        values = "MATCH (n:N) RETURN n.v ORDER BY n.v"
+        assert sync_rep.rows(values) == [[1], [3]]
+        eventually(lambda: async_rep.rows(values) == [[1], [3]],
+                   "the ASYNC replica follows the new MAIN")
+    finally:
+        proxy.stop()
+
+
 def test_strict_sync_writes_that_failed_are_nowhere(cluster):
     """A STRICT_SYNC replica is killed while a writer inserts ids: every write that failed is
     absent on the MAIN and the ASYNC replica, every acknowledged one is on all three once the

@@ -485,7 +485,11 @@ impl ReplicaClient {
     fn step(&self, repl: &Replication, conn: &mut Conn) -> Result<Option<u64>, String> {
         let version = repl.backlog.version();
         let storage = repl.host.storage();
-        let visible = storage.last_commit_ts();
+        let newest = storage.last_commit_ts();
+        let visible = match self.config.mode {
+            Mode::Async => repl.async_limit(newest),
+            Mode::Sync | Mode::StrictSync => newest,
+        };
         let (status, _) = self.status();
         let strict_ready = self.config.mode == Mode::StrictSync && status == Status::Ready;
         if conn.sent_ts < visible && !strict_ready {
@@ -540,6 +544,9 @@ impl ReplicaClient {
                 Ok(Response::Ack { ts }) => {
                     conn.sent_ts = last;
                     self.answered(ts);
+                    if self.config.mode != Mode::Async {
+                        repl.sync_confirmed();
+                    }
                     Ok(None)
                 }
                 Ok(Response::Failed { reason, .. }) => {
@@ -563,7 +570,7 @@ impl ReplicaClient {
                 .is_none_or(|t| t.elapsed() >= repl.settings.check_frequency);
             if idle {
                 match conn.call(
-                    &Request::Heartbeat { main_ts: visible },
+                    &Request::Heartbeat { main_ts: newest },
                     Self::answer_timeout(repl),
                 ) {
                     Ok(Response::Ack { ts }) => self.answered(ts),
@@ -694,6 +701,7 @@ impl ReplicaClient {
                     conn.sent_ts = ts;
                 }
                 self.answered(replica_ts);
+                repl.sync_confirmed();
             }
             other => {
                 *guard = None;

@@ -149,6 +149,9 @@ pub struct Replication {
     /// Set when a replica told this MAIN that a newer one exists.
     fenced: Mutex<Option<Epoch>>,
     has_clients: AtomicBool,
+    /// ASYNC replicas and SYNC or STRICT_SYNC ones are registered together (see
+    /// [`Replication::async_limit`]).
+    async_after_sync: AtomicBool,
     has_strict: AtomicBool,
     server: Mutex<Option<ReplicaServer>>,
     /// Serializes role changes, registrations and drops.
@@ -207,6 +210,7 @@ impl Replication {
             backlog: Backlog::new(backlog_bytes, last_ts),
             fenced: Mutex::new(None),
             has_clients: AtomicBool::new(false),
+            async_after_sync: AtomicBool::new(false),
             has_strict: AtomicBool::new(false),
             server: Mutex::new(None),
             admin: Mutex::new(()),
@@ -568,6 +572,13 @@ impl Replication {
             clients.iter().any(|c| c.config.mode == Mode::StrictSync),
             Ordering::Release,
         );
+        let has = |async_mode: bool| {
+            clients
+                .iter()
+                .any(|c| (c.config.mode == Mode::Async) == async_mode)
+        };
+        self.async_after_sync
+            .store(has(true) && has(false), Ordering::Release);
         if clients.is_empty() {
             self.backlog.reset(self.host.storage().last_commit_ts());
         }
@@ -575,6 +586,33 @@ impl Replication {
 
     pub(crate) fn has_clients(&self) -> bool {
         self.has_clients.load(Ordering::Acquire)
+    }
+
+    /// How far an ASYNC replica may be sent commits when the newest is `visible`: no further
+    /// than every ready SYNC and STRICT_SYNC replica has confirmed. So an ASYNC replica never
+    /// holds a commit that a ready SYNC replica lacks, and after a failover to that SYNC replica
+    /// (seed 002) the ASYNC one follows it without diverging. It trails the SYNC replicas by
+    /// their confirmation, which a SYNC commit waits for anyway.
+    pub(crate) fn async_limit(&self, visible: u64) -> u64 {
+        if !self.async_after_sync.load(Ordering::Acquire) {
+            return visible;
+        }
+        self.clients
+            .lock()
+            .iter()
+            .filter(|c| c.config.mode != Mode::Async)
+            .filter_map(|c| match c.status() {
+                (client::Status::Ready, ts) => Some(ts),
+                _ => None,
+            })
+            .fold(visible, u64::min)
+    }
+
+    /// A SYNC or STRICT_SYNC replica confirmed commits: ASYNC replicas may be sent them now.
+    pub(crate) fn sync_confirmed(&self) {
+        if self.async_after_sync.load(Ordering::Acquire) {
+            self.backlog.notify();
+        }
     }
 
     pub(crate) fn has_strict(&self) -> bool {
