@@ -75,6 +75,8 @@ pub enum Statement {
     FreeMemory,
     /// `CREATE SNAPSHOT`
     CreateSnapshot,
+    /// `DUMP DATABASE`: the graph and its schema as Cypher statements.
+    DumpDatabase,
     /// `STORAGE MODE <mode>`; the mode name upper-cased as typed, e.g.
     /// `IN_MEMORY_TRANSACTIONAL`. The executor validates it.
     StorageMode(String),

@@ -680,6 +680,8 @@ fn admin_statements() {
     assert_eq!(verified("SHOW CONSTRAINT INFO"), ShowConstraintInfo);
     assert_eq!(verified("SHOW STORAGE INFO"), ShowStorageInfo);
     assert_eq!(verified("FREE MEMORY"), FreeMemory);
+    assert_eq!(verified("DUMP DATABASE"), DumpDatabase);
+    assert_eq!(verified("dump database"), DumpDatabase);
     assert_eq!(verified("CREATE SNAPSHOT"), CreateSnapshot);
     assert_eq!(
         verified("STORAGE MODE in_memory_transactional"),

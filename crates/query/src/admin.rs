@@ -56,6 +56,9 @@ pub enum Admin {
     },
     DropUser(String),
     ShowUsers,
+    /// `DUMP DATABASE`: streamed by the session from its own read transaction (see
+    /// [`crate::dump`]), not answered by [`Admin::run`].
+    DumpDatabase,
 }
 
 /// What an admin statement answers.
@@ -166,6 +169,7 @@ pub fn plan(stmt: &Statement, storage: &Storage) -> Option<Admin> {
         },
         Statement::DropUser { name } => Admin::DropUser(name.clone()),
         Statement::ShowUsers => Admin::ShowUsers,
+        Statement::DumpDatabase => Admin::DumpDatabase,
         _ => return None,
     })
 }
@@ -213,7 +217,12 @@ impl Admin {
             | Admin::SetPassword { .. }
             | Admin::DropUser(_)
             | Admin::ShowUsers => Some(MULTICOMMAND_AUTH),
-            Admin::ShowIndexInfo | Admin::ShowConstraintInfo | Admin::ShowStorageInfo => None,
+            // A read like any other: Memgraph allows DUMP in a multicommand transaction, where
+            // it reads what that transaction sees.
+            Admin::ShowIndexInfo
+            | Admin::ShowConstraintInfo
+            | Admin::ShowStorageInfo
+            | Admin::DumpDatabase => None,
         }
     }
 
@@ -391,6 +400,9 @@ impl Admin {
                 .drop_replica(name)
                 .map(AdminResult::notices)
                 .map_err(QueryError::Admin),
+            Admin::DumpDatabase => Err(QueryError::Admin(
+                "DUMP DATABASE is streamed by a session, not run as an admin statement.".into(),
+            )),
             Admin::ShowReplicas => {
                 let rows = control()?.show_replicas().map_err(QueryError::Admin)?;
                 Ok(AdminResult::read(

@@ -21,6 +21,7 @@
 //! the operator list, indexes.
 
 pub mod admin;
+pub mod dump;
 pub mod error;
 pub mod expr;
 pub mod functions;

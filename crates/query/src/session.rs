@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use storage::Transaction;
 
+use crate::admin::Admin;
+use crate::dump::{Dump, DUMP_COLUMN};
 use crate::error::{QueryError, Result};
 use crate::expr::Frame;
 use crate::ops::{BoxCursor, ExecCtx, Guard, InterruptProbe, Stats, TxRef};
@@ -59,6 +61,12 @@ enum Source {
     },
     /// Rows computed up front (EXPLAIN, transaction control, admin statements).
     Rows(std::vec::IntoIter<Vec<Value>>),
+    /// `DUMP DATABASE`: statements made as they are pulled.
+    Dump {
+        dump: Box<Dump>,
+        /// A statement made ahead to answer `has_more` exactly.
+        peeked: Option<String>,
+    },
 }
 
 pub struct Stream {
@@ -266,6 +274,7 @@ impl Session {
                 lines.iter().map(|l| vec![Value::String(l.clone())]).collect(),
                 QueryType::Read,
             )),
+            Plan::Admin(Admin::DumpDatabase) => Ok(self.dump()),
             Plan::Admin(admin) => {
                 if let Some(message) = admin.refused_in_transaction() {
                     if explicit || self.tx.is_some() {
@@ -283,6 +292,31 @@ impl Session {
             }
             Plan::Query(q) => self.start(q, params),
             Plan::Profile(q) => self.profile(q, params, explicit),
+        }
+    }
+
+    /// `DUMP DATABASE`: a lazy stream over the session's transaction, or its own one (a
+    /// snapshot, committed, read-only, when the last row is pulled).
+    fn dump(&mut self) -> Stream {
+        let own_tx = match self.tx {
+            Some(_) => None,
+            None => Some(self.engine.storage().begin()),
+        };
+        self.interrupt
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        Stream {
+            columns: vec![DUMP_COLUMN.to_string()],
+            source: Source::Dump {
+                dump: Box::new(Dump::new(&self.engine.storage())),
+                peeked: None,
+            },
+            own_tx,
+            stats: Stats::default(),
+            query_type: QueryType::Read,
+            guard: self.guard(),
+            done: false,
+            committed: None,
+            notifications: Vec::new(),
         }
     }
 
@@ -460,6 +494,27 @@ impl Session {
                     left -= 1;
                 }
                 Ok(rows.len() > 0)
+            }
+            Source::Dump { dump, peeked } => {
+                let tx = tx.ok_or_else(|| {
+                    QueryError::Transaction("The transaction of this result has ended.".into())
+                })?;
+                stream.guard.check()?;
+                loop {
+                    let next = match peeked.take() {
+                        Some(s) => s,
+                        None => match dump.next(tx, &stream.guard)? {
+                            Some(s) => s,
+                            None => return Ok(false),
+                        },
+                    };
+                    if left == 0 {
+                        *peeked = Some(next);
+                        return Ok(true);
+                    }
+                    sink(&[Value::String(next)], Some(tx))?;
+                    left -= 1;
+                }
             }
             Source::Cursor {
                 cursor,

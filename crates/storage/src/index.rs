@@ -594,6 +594,30 @@ impl Storage {
         true
     }
 
+    /// The indexes without their counts (cheap: no entry is read), in [`Storage::index_info`]'s
+    /// order: label indexes first, each group by label then property name.
+    pub fn index_keys(&self) -> Vec<(LabelId, Option<PropertyId>)> {
+        let set = self.indexes.current();
+        let mut keys: Vec<(LabelId, Option<PropertyId>)> = set
+            .labels
+            .iter()
+            .map(|index| (index.label, None))
+            .chain(
+                set.props
+                    .iter()
+                    .map(|index| (index.label, Some(index.property))),
+            )
+            .collect();
+        keys.sort_by_key(|(label, property)| {
+            (
+                property.is_some(),
+                self.label_name(*label),
+                property.map(|p| self.property_name(p)),
+            )
+        });
+        keys
+    }
+
     /// The indexes, label indexes first, each group by label then property name, with how many
     /// vertices each holds in the newest committed state (entries are re-checked, so stale ones
     /// do not count).

@@ -409,6 +409,7 @@ impl Display for Statement {
             Statement::ShowConstraintInfo => f.write_str("SHOW CONSTRAINT INFO"),
             Statement::ShowStorageInfo => f.write_str("SHOW STORAGE INFO"),
             Statement::FreeMemory => f.write_str("FREE MEMORY"),
+            Statement::DumpDatabase => f.write_str("DUMP DATABASE"),
             Statement::CreateSnapshot => f.write_str("CREATE SNAPSHOT"),
             Statement::StorageMode(mode) => write!(f, "STORAGE MODE {}", Var(mode)),
             Statement::SetReplicationRole { role, port } => {

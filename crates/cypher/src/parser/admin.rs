@@ -30,6 +30,7 @@ pub(crate) fn parse_admin<'s>(cx: &Cx<'s>, i: &'s str) -> PResult<'s, Statement>
         |i| parse_drop(cx, i),
         |i| parse_show(cx, i),
         (kw(cx, "FREE"), cut(kw(cx, "MEMORY"))).map(|_| Statement::FreeMemory),
+        (kw(cx, "DUMP"), cut(kw(cx, "DATABASE"))).map(|_| Statement::DumpDatabase),
         |i| parse_storage_mode(cx, i),
         |i| parse_set_admin(cx, i),
         |i| parse_register_replica(cx, i),
