@@ -203,6 +203,37 @@ def test_one_server_takes_flags_keeps_its_data_and_stops_on_sigterm(image):
         docker("volume", "rm", "-f", volume, check=False)
 
 
+def test_memgraph_user_in_the_environment_makes_the_first_user(image):
+    """`docker run -e MEMGRAPH_USER=... -e MEMGRAPH_PASSWORD=...`: that user exists at start, so
+    only its credentials open a session (docs/security.md)."""
+    from neo4j.exceptions import AuthError
+
+    c = Container()
+    try:
+        docker("run", "-d", "--name", c.name, "-p", "127.0.0.1::7687",
+               "-e", "MEMGRAPH_USER=admin", "-e", "MEMGRAPH_PASSWORD=pw-in-env", image)
+
+        def answer(auth):
+            with GraphDatabase.driver(c.uri, auth=auth, connection_timeout=5) as driver:
+                with driver.session() as session:
+                    return [r.values() for r in session.run("SHOW USERS")]
+
+        def logged_in():
+            try:
+                return answer(("admin", "pw-in-env")) == [["admin"]]
+            except AuthError:
+                raise
+            except Exception:
+                return False  # not listening yet
+
+        eventually(logged_in, "admin logs in")
+        for auth in (None, ("admin", "wrong")):
+            with pytest.raises(AuthError):
+                answer(auth)
+    finally:
+        c.remove()
+
+
 def test_the_console_runs_inside_the_container(image, tmp_path):
     """ferrograph-console sits beside the server in the image: piped through `docker exec -i`
     and interactive through `docker exec -it` (on a pseudo-terminal, as a user's shell)."""
