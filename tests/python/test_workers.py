@@ -44,6 +44,50 @@ def test_a_client_that_stops_reading_holds_no_worker(server_with):
     answers(other, "after the stalled client left")
 
 
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_a_huge_pull_all_goes_out_as_the_client_reads_it(server_with):
+    """`PULL {n: -1}` of ~250 MiB of records to a client that reads nothing yet: the server
+    encodes about a buffer's worth, then waits for the client instead of holding the whole
+    answer in memory; then the client reads every record, in order, and the summary."""
+    server = server_with("--bolt-num-workers=1")
+    rows, pad = 200_000, "p" * 1200
+    with ready(server) as warm:  # the engine's own start-up allocations, before measuring
+        answers(warm, "warm")
+    before = rss_mib(server.proc.pid)
+    big = ready(server)
+    other = ready(server)
+    try:
+        big.run("UNWIND range(1, $n) AS x RETURN x, $pad AS p", {"n": rows, "pad": pad})
+        big.pull(-1)
+        assert big.read_message().tag == SUCCESS  # RUN
+        first = big.read_message()  # the PULL has started; now the client reads nothing
+        assert first.tag == boltraw.RECORD and first.fields[0] == [1, pad], first
+        # One worker: `other` is served only once the big PULL's turn has ended.
+        answers(other, "served while the big result waits for its reader")
+        grown = rss_mib(server.proc.pid) - before
+        assert grown < 64, f"the server grew by {grown:.0f} MiB for a result nobody read yet"
+        seen = 1
+        while True:
+            msg = big.read_message()
+            if msg.tag != boltraw.RECORD:
+                break
+            seen += 1
+            assert msg.fields[0] == [seen, pad], msg
+        assert msg.tag == SUCCESS and not msg.fields[0].get("has_more", False), msg
+        assert seen == rows
+        answers(big, "the connection goes on")
+    finally:
+        big.close()
+        other.close()
+
+
 def test_a_long_query_holds_only_its_worker(server_with):
     server = server_with("--bolt-num-workers=2")
     long = ready(server)

@@ -10,6 +10,12 @@ use bolt::session::{Backend, Failure, RecordWriter, RunSuccess, StreamEnd};
 use query::{Engine, QueryError, Summary};
 
 use crate::auth::{UserStore, LOGIN_REFUSED};
+
+/// A `PULL {n: -1}` pauses once the connection's output holds this much (see
+/// [`StreamEnd::paused`]); the connection sends it and comes back for the rest.
+const PULL_PAUSE_BYTES: usize = 1 << 20;
+/// Rows per step of a `PULL {n: -1}` between looks at the output's size.
+const PULL_STEP_ROWS: i64 = 256;
 use crate::convert;
 
 pub struct DbBackend {
@@ -210,7 +216,9 @@ impl Backend for DbBackend {
     ) -> Result<StreamEnd, Failure> {
         let version = records.version();
         let (mut stream, started) = self.take_stream(qid)?;
-        let result = self.session.pull(&mut stream, n, &mut |row, tx| {
+        // What the output buffer holds, as of the last record (read between pull steps).
+        let buffered = std::cell::Cell::new(records.buffered_bytes());
+        let mut sink = |row: &[query::Value], tx: Option<&storage::Transaction>| {
             let mut err = None;
             records.write_record_with(row.len(), |p| {
                 for v in row {
@@ -221,11 +229,28 @@ impl Backend for DbBackend {
                     }
                 }
             });
+            buffered.set(records.buffered_bytes());
             match err {
                 Some(e) => Err(e),
                 None => Ok(()),
             }
-        });
+        };
+        // `n == -1` (all of it): in steps, pausing once a buffer's worth is written, so a huge
+        // result goes out as the client takes it instead of being encoded whole in memory.
+        let result = if n == -1 {
+            loop {
+                match self.session.pull(&mut stream, PULL_STEP_ROWS, &mut sink) {
+                    Ok(out) if out.has_more && buffered.get() >= PULL_PAUSE_BYTES => {
+                        self.streams.insert(qid, (stream, started));
+                        return Ok(StreamEnd::paused());
+                    }
+                    Ok(out) if out.has_more => continue,
+                    other => break other,
+                }
+            }
+        } else {
+            self.session.pull(&mut stream, n, &mut sink)
+        };
         self.streams.insert(qid, (stream, started));
         match result {
             Ok(out) => Ok(self.finish(qid, out)),

@@ -263,6 +263,15 @@ impl Connection {
                 b.batch.clear();
                 return self.finish_turn(false);
             }
+            if action == SessionAction::Again {
+                // A PULL of a large result paused: send what it wrote, then go on with it
+                // once the client has taken that (backpressure instead of buffering it all).
+                b.batch.push_front(msg);
+                if let Some(e) = error {
+                    b.input.lock().error = Some(e);
+                }
+                return self.finish_turn(true);
+            }
             if self.out.len() >= FLUSH_BYTES && !b.batch.is_empty() {
                 // Send what is there before handling more: wait for the client to take it.
                 if let Some(e) = error {

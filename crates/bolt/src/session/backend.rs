@@ -27,6 +27,11 @@ pub struct StreamEnd {
     /// True if the stream has more records (the client will PULL or DISCARD again). Only claim it
     /// when a record is really left (peek one ahead), or the client sends a useless extra PULL.
     pub has_more: bool,
+    /// A `PULL {n: -1}` stopped early to let its output reach the client first: nothing is
+    /// answered yet, and the session asks to get the same PULL again
+    /// ([`SessionAction::Again`](super::SessionAction::Again)), which goes on with the stream.
+    /// Bounds what one PULL of a huge result buffers. Only for `n == -1`.
+    pub paused: bool,
     /// Milliseconds the stream took to be consumed (`t_last`); used only when `has_more` is false.
     pub t_last_ms: i64,
     /// Summary entries for the final SUCCESS (`type`, `stats`, `bookmark`, `db`,
@@ -44,10 +49,20 @@ impl StreamEnd {
         }
     }
 
+    /// A `PULL {n: -1}` that wrote a buffer's worth and goes on once the client took it.
+    pub fn paused() -> Self {
+        StreamEnd {
+            has_more: true,
+            paused: true,
+            ..StreamEnd::default()
+        }
+    }
+
     /// The end of the stream with its summary.
     pub fn done(t_last_ms: i64, metadata: Vec<(String, Value)>) -> Self {
         StreamEnd {
             has_more: false,
+            paused: false,
             t_last_ms,
             metadata,
         }

@@ -17,7 +17,9 @@
 //!        (A RESET that arrives while the backend works on a request may stop that request:
 //!        the backend fails it and reports `Backend::take_interrupt() == true`, and the session
 //!        answers IGNORED instead of FAILURE; the RESET itself comes with the next batch.)
-//!        On SessionAction::Close: write `out`, close, stop.
+//!        On SessionAction::Close: write `out`, close, stop. On SessionAction::Again (a
+//!        `PULL {n: -1}` of a large result paused): write `out`, and when the client has taken
+//!        it handle the same payload again, before the rest of the batch.
 //!      - write `out` to the socket before blocking on the next read (clients pipeline and then
 //!        wait; holding responses back deadlocks them). Write it earlier when it grows large.
 //! 3. On EOF or a socket error: session.handle_eof(backend) (rolls back, drops streams).
@@ -117,6 +119,10 @@ pub enum SessionAction {
     Continue,
     /// Write any pending output, then close the connection.
     Close,
+    /// The request is not answered yet (a `PULL {n: -1}` paused, see [`StreamEnd::paused`]):
+    /// write the pending output, and once the client has taken it, handle the same message
+    /// again before anything after it.
+    Again,
 }
 
 /// One connection's protocol state. See the module doc for the calling order.
@@ -564,6 +570,9 @@ impl Session {
             Ok(end) => end,
             Err(failure) => return self.backend_failed(failure, backend, out),
         };
+        if end.paused && pull && n == -1 {
+            return SessionAction::Again;
+        }
         if end.has_more {
             write_has_more(out);
             return SessionAction::Continue;
