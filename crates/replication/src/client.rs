@@ -130,6 +130,8 @@ pub struct ReplicaClient {
     /// A second handle on the connection's socket, to cut it from another thread.
     socket: Mutex<Option<TcpStream>>,
     stop: AtomicBool,
+    /// The thread's first hello has ended, whichever way (see [`ReplicaClient::wait_first_hello`]).
+    greeted: AtomicBool,
 }
 
 impl ReplicaClient {
@@ -146,6 +148,7 @@ impl ReplicaClient {
             conn: Mutex::new(None),
             socket: Mutex::new(None),
             stop: AtomicBool::new(false),
+            greeted: AtomicBool::new(false),
         }
     }
 
@@ -243,6 +246,18 @@ impl ReplicaClient {
             }
         }
         Ok(())
+    }
+
+    /// Waits until the thread's first hello ended (connected, refused, fenced, ...) or
+    /// `deadline`. A MAIN restarted with registered replicas waits for this before it serves
+    /// Bolt, so that a replica following a newer MAIN fences it before any write arrives.
+    pub(crate) fn wait_first_hello(&self, deadline: Instant) {
+        let mut state = self.state.lock();
+        while !self.greeted.load(Ordering::Acquire) && !self.stopped() {
+            if self.changed.wait_until(&mut state, deadline).timed_out() {
+                return;
+            }
+        }
     }
 
     /// Connects and says hello now (REGISTER REPLICA waits for this).
@@ -417,7 +432,13 @@ impl ReplicaClient {
         while !self.stopped() {
             let mut guard = self.conn.lock();
             if guard.is_none() {
-                match self.hello(repl) {
+                let hello = self.hello(repl);
+                if !self.greeted.swap(true, Ordering::AcqRel) {
+                    // Under the state lock, so a waiter cannot miss the notification.
+                    drop(self.state.lock());
+                    self.changed.notify_all();
+                }
+                match hello {
                     Ok(conn) => {
                         *guard = Some(conn);
                         last_failure = None;

@@ -136,6 +136,9 @@ pub struct ReplicaRow {
     pub status: &'static str,
 }
 
+/// How long a restarted MAIN waits, at most, for its replicas' first answers before it serves.
+const RESTART_HELLO_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The replication state of one instance: its role, its replicas (MAIN) or its replication
 /// server (REPLICA).
 pub struct Replication {
@@ -222,6 +225,13 @@ impl Replication {
                 for config in state.replicas {
                     info!(replica = %config.name, address = %config.socket_address(), "resuming replication to a registered replica");
                     repl.add_client(config);
+                }
+                // Before this MAIN takes writes: hear from each replica once (bounded), so one
+                // that follows a newer MAIN fences this one first (no write slips into the
+                // window after a restart and leaves it diverged).
+                let deadline = std::time::Instant::now() + RESTART_HELLO_WAIT;
+                for client in repl.clients() {
+                    client.wait_first_hello(deadline);
                 }
             }
             Role::Replica { port } => {
