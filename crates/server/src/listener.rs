@@ -20,10 +20,11 @@ pub async fn run(
     engine: Arc<Engine>,
     settings: Arc<ConnectionSettings>,
     workers: usize,
+    busy_poll: Duration,
     on_idle: fn(),
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let pool = Pool::new(workers, on_idle)?;
+    let pool = Pool::new(workers, busy_poll, on_idle)?;
     let threads = pool.spawn_workers()?;
     info!("serving Bolt with {} worker thread(s)", threads.len());
     let mut next_id: u64 = 0;

@@ -223,6 +223,7 @@ fn run(config: Config) -> anyhow::Result<()> {
             engine,
             settings,
             workers,
+            std::time::Duration::from_micros(config.bolt_busy_poll_us),
             release_freed_memory,
             shutdown_signal(),
         )

@@ -82,6 +82,46 @@ const IDLE_HOOK_EVERY: Duration = Duration::from_millis(100);
 /// An idle worker looks for a stuck worker this often, and helps one whose turn has lasted
 /// longer than this.
 const HELP_AFTER: Duration = Duration::from_millis(10);
+/// The longest a worker's busy poll may be set to (`--bolt-busy-poll-us`).
+pub const MAX_BUSY_POLL: Duration = Duration::from_millis(10);
+
+/// Whether a worker's busy polls catch requests (see [`Pool::work`]). After
+/// [`BusyPoll::MISSES`] polls in a row that ended without one (the clients take longer than the
+/// poll to send their next request), the worker sleeps at once and tries a poll again only
+/// every [`BusyPoll::RETRY_EVERY`] requests, so slow clients cost no spinning.
+#[derive(Default)]
+struct BusyPoll {
+    misses: u32,
+    skipped: u32,
+}
+
+impl BusyPoll {
+    const MISSES: u32 = 4;
+    const RETRY_EVERY: u32 = 32;
+
+    fn worth_it(&mut self, budget: Duration) -> bool {
+        if budget.is_zero() {
+            return false;
+        }
+        if self.misses < Self::MISSES {
+            return true;
+        }
+        self.skipped += 1;
+        if self.skipped >= Self::RETRY_EVERY {
+            self.skipped = 0;
+            return true;
+        }
+        false
+    }
+
+    fn record(&mut self, caught: bool) {
+        if caught {
+            self.misses = 0;
+        } else {
+            self.misses = self.misses.saturating_add(1);
+        }
+    }
+}
 
 /// One registered connection.
 pub struct Slot {
@@ -129,10 +169,13 @@ pub struct Pool {
     blocked: AtomicUsize,
     /// Spare threads running.
     spares: AtomicUsize,
+    /// How long a worker that has just served a request polls for the next one before it
+    /// sleeps (see [`Pool::work`]).
+    busy_poll: Duration,
 }
 
 impl Pool {
-    pub fn new(workers: usize, on_idle: fn()) -> std::io::Result<Arc<Pool>> {
+    pub fn new(workers: usize, busy_poll: Duration, on_idle: fn()) -> std::io::Result<Arc<Pool>> {
         let (tx, rx) = UnixStream::pair()?;
         rx.set_nonblocking(true)?;
         tx.set_nonblocking(true)?;
@@ -158,6 +201,7 @@ impl Pool {
             _wake_rx: rx,
             blocked: AtomicUsize::new(0),
             spares: AtomicUsize::new(0),
+            busy_poll: busy_poll.min(MAX_BUSY_POLL),
         }))
     }
 
@@ -236,13 +280,32 @@ impl Pool {
         self.started.elapsed().as_micros() as u64 + 1
     }
 
+    /// A worker's loop. After serving a connection it polls its epoll without sleeping for up
+    /// to `busy_poll`: a request/response client sends its next request a few microseconds
+    /// after it read the answer, and a worker that is still awake takes it at once. Asleep, it
+    /// would first have to be woken, which on a virtual machine's idle core costs tens of
+    /// microseconds: that wake-up, not the query, was most of a `RETURN 1` round trip. The
+    /// poll only follows work, so an idle server does not spin.
     fn work(&self, me: usize) {
         let mut buf = vec![0u8; READ_BUFFER_BYTES];
         let mut events = [Event { token: 0 }; 1];
         let mut idle_hook_at = Instant::now();
         let own = &self.workers[me].epoll;
+        let mut served = false;
+        let mut poll = BusyPoll::default();
         loop {
             let mut ready = own.wait(&mut events, 0);
+            if served && matches!(ready, Ok(0)) && poll.worth_it(self.busy_poll) {
+                let until = Instant::now() + self.busy_poll;
+                while matches!(ready, Ok(0)) && Instant::now() < until {
+                    for _ in 0..32 {
+                        std::hint::spin_loop();
+                    }
+                    ready = own.wait(&mut events, 0);
+                }
+                poll.record(!matches!(ready, Ok(0)));
+            }
+            served = false;
             if matches!(ready, Ok(0)) {
                 // About to sleep: run the hook, but not after every request of a
                 // request/response client (a worker goes idle after each one).
@@ -271,6 +334,7 @@ impl Pool {
                     continue;
                 }
                 self.serve(Some(me), ev.token, &mut buf);
+                served = true;
             }
         }
     }
@@ -387,5 +451,29 @@ impl Pool {
         home.conns.fetch_sub(1, Ordering::Relaxed);
         self.conns.lock().remove(&id);
         debug!(connection = id, "closed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_poll_that_keeps_missing_is_tried_only_now_and_then() {
+        let budget = Duration::from_micros(50);
+        let mut poll = BusyPoll::default();
+        assert!(!poll.worth_it(Duration::ZERO), "a zero budget never polls");
+        for _ in 0..BusyPoll::MISSES {
+            assert!(poll.worth_it(budget));
+            poll.record(false);
+        }
+        let tries = (0..BusyPoll::RETRY_EVERY * 3)
+            .filter(|_| poll.worth_it(budget))
+            .count();
+        assert_eq!(tries, 3, "one try in every {}", BusyPoll::RETRY_EVERY);
+        // A try that catches a request turns polling back on.
+        poll.record(true);
+        assert!(poll.worth_it(budget));
+        assert!(poll.worth_it(budget));
     }
 }
