@@ -36,6 +36,8 @@ pub const RPC_REASON: &str = "RPC communication error";
 
 /// Bytes of commits sent in one Append at most (one commit larger than this goes alone).
 const BATCH_BYTES: usize = 4 << 20;
+/// How long a committing thread polls for a SYNC replica's answer before it sleeps.
+const ACK_POLL: Duration = Duration::from_micros(300);
 /// Bytes per snapshot chunk.
 const CHUNK_BYTES: usize = 4 << 20;
 
@@ -107,9 +109,43 @@ impl Conn {
 
     fn call(&mut self, request: &Request, timeout: Duration) -> Result<Response, WireError> {
         self.send(request)?;
+        self.recv(timeout)
+    }
+
+    fn recv(&mut self, timeout: Duration) -> Result<Response, WireError> {
         self.stream.set_read_timeout(Some(timeout))?;
         proto::read_message_authed(&mut self.reader, &mut self.buf, self.auth.as_mut())
     }
+
+    /// As [`recv`](Self::recv), but first polls the socket for up to `spin` without sleeping:
+    /// a replica answers a small Append within tens of microseconds, about what waking a
+    /// sleeping thread costs on a virtual machine. The poll yields the core between looks, so
+    /// a replica process on the same core still gets to run.
+    fn recv_polling(&mut self, timeout: Duration, spin: Duration) -> Result<Response, WireError> {
+        if self.reader.buffer().is_empty() {
+            proto::poll_readable(&self.stream, spin);
+        }
+        self.stream.set_read_timeout(Some(timeout))?;
+        proto::read_message_authed(&mut self.reader, &mut self.buf, self.auth.as_mut())
+    }
+}
+
+/// A SYNC commit's `Append` that the committing thread sent itself on a replica's connection
+/// ([`ReplicaClient::send_direct`]); the connection stays locked until its answer is read
+/// ([`ReplicaClient::finish_direct`]).
+pub(crate) struct DirectSend<'a> {
+    guard: parking_lot::MutexGuard<'a, Option<Conn>>,
+    /// The newest commit the Append carries.
+    last: u64,
+}
+
+/// How a direct send ended when it did not confirm the commit.
+pub(crate) enum DirectFailure {
+    /// The commit failed on this replica, for this reason (the SYNC warning's).
+    Failed(&'static str),
+    /// The connection broke: the replica's thread reconnects and catches it up, and the
+    /// commit still counts if the replica confirms it in time ([`ReplicaClient::wait_applied`]).
+    Retry,
 }
 
 /// Why a hello did not lead to replication.
@@ -246,6 +282,86 @@ impl ReplicaClient {
             }
         }
         Ok(())
+    }
+
+    /// SYNC fast path: when the replica is ready and its thread is not using the connection,
+    /// the committing thread sends the commits up to `ts` itself, saving the hand-over to the
+    /// replica's thread and back (two thread wake-ups on the commit's path). `None`: the thread
+    /// is busy with the connection, the replica is not ready, or the commits are no longer in
+    /// the backlog; the caller then waits for the thread as before.
+    pub(crate) fn send_direct(&self, repl: &Replication, ts: u64) -> Option<DirectSend<'_>> {
+        if self.status().0 != Status::Ready {
+            return None;
+        }
+        let mut guard = self.conn.try_lock()?;
+        let conn = guard.as_mut()?;
+        if conn.sent_ts >= ts {
+            return None;
+        }
+        let newest = repl.host.storage().last_commit_ts();
+        let wal = repl.host.wal();
+        let lost = |ts: u64| wal.as_ref().is_some_and(|w| w.is_lost(ts));
+        let mut frames = Vec::new();
+        let last = repl
+            .backlog
+            .collect(conn.sent_ts, newest, BATCH_BYTES, lost, &mut frames)?;
+        if last < ts || frames.is_empty() {
+            return None;
+        }
+        if let Err(e) = conn.send(&Request::Append { frames }) {
+            warn!(replica = %self.config.name, "replication connection failed: {e}");
+            *guard = None;
+            return None;
+        }
+        Some(DirectSend { guard, last })
+    }
+
+    /// Reads the answer to a [`send_direct`](Self::send_direct) by `deadline`.
+    pub(crate) fn finish_direct(
+        &self,
+        repl: &Replication,
+        mut sent: DirectSend<'_>,
+        deadline: Instant,
+    ) -> Result<(), DirectFailure> {
+        let conn = sent.guard.as_mut().expect("send_direct holds a connection");
+        let timeout = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1));
+        let why = match conn.recv_polling(timeout, ACK_POLL) {
+            Ok(Response::Ack { ts }) => {
+                conn.sent_ts = sent.last;
+                drop(sent.guard);
+                self.answered(ts);
+                repl.sync_confirmed();
+                return Ok(());
+            }
+            Err(e) if e.is_timeout() => {
+                // As in `wait_applied`: not keeping up, so "invalid", and the thread
+                // reconnects and catches it up.
+                *sent.guard = None;
+                drop(sent.guard);
+                self.set_status(
+                    Status::Invalid,
+                    Some("a SYNC commit timed out waiting for it"),
+                );
+                return Err(DirectFailure::Failed(TIMEOUT_REASON));
+            }
+            Ok(Response::Failed { reason, .. }) => {
+                format!("the replica could not apply commits: {reason}")
+            }
+            Ok(Response::Fenced { newer }) => {
+                repl.fence(newer.clone());
+                format!("the replica follows a newer MAIN {newer}")
+            }
+            Ok(other) => format!("unexpected answer: {other:?}"),
+            Err(e) => e.to_string(),
+        };
+        warn!(replica = %self.config.name, "replication connection failed: {why}");
+        *sent.guard = None;
+        drop(sent.guard);
+        // Wake the thread (it may be waiting for backlog news) to reconnect.
+        repl.backlog.notify();
+        Err(DirectFailure::Retry)
     }
 
     /// Waits until the thread's first hello ended (connected, refused, fenced, ...) or

@@ -40,6 +40,7 @@ use parking_lot::Mutex;
 use storage::{CommitWarning, Storage};
 use tracing::{info, warn};
 
+use client::DirectFailure;
 pub use client::{ReplicaClient, Status};
 pub use proto::{Epoch, EpochMark};
 pub use sink::ReplicatingSink;
@@ -635,20 +636,51 @@ impl Replication {
         if !self.has_clients() {
             return Vec::new();
         }
-        self.backlog.notify();
-        let clients: Vec<_> = self
-            .clients
-            .lock()
-            .iter()
-            .filter(|c| c.config.mode == Mode::Sync)
-            .cloned()
-            .collect();
+        let (clients, others) = {
+            let all = self.clients.lock();
+            let sync: Vec<_> = all
+                .iter()
+                .filter(|c| c.config.mode == Mode::Sync)
+                .cloned()
+                .collect();
+            let others = all.len() - sync.len();
+            (sync, others)
+        };
         if clients.is_empty() {
+            self.backlog.notify();
             return Vec::new();
         }
         let deadline = Instant::now() + self.settings.sync_timeout;
         let mut failed: Vec<(String, &'static str)> = Vec::new();
+        // The SYNC replicas whose threads are idle get the commit from this thread directly,
+        // all before any answer is read, so they apply it in parallel.
+        let mut direct = Vec::new();
+        let mut waiting = Vec::new();
         for client in &clients {
+            match client.send_direct(self, ts) {
+                Some(sent) => direct.push((client, sent)),
+                None => waiting.push(client),
+            }
+        }
+        if !waiting.is_empty() {
+            // Their threads send it (and the ASYNC replicas' threads what is confirmed).
+            self.backlog.notify();
+        }
+        for (client, sent) in direct {
+            match client.finish_direct(self, sent, deadline) {
+                Ok(()) => {}
+                Err(DirectFailure::Failed(reason)) => {
+                    failed.push((client.config.name.clone(), reason))
+                }
+                Err(DirectFailure::Retry) => waiting.push(client),
+            }
+        }
+        if others > 0 {
+            // The other replicas' threads: the ASYNC ones may now be sent what the SYNC ones
+            // confirmed.
+            self.backlog.notify();
+        }
+        for client in waiting {
             if let Err(reason) = client.wait_applied(ts, deadline) {
                 failed.push((client.config.name.clone(), reason));
             }

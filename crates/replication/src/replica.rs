@@ -27,6 +27,8 @@ use crate::Replication;
 
 /// A connection silent this long is dead (the MAIN sends heartbeats every check period).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a replica polls for the MAIN's next request after answering one, before it sleeps.
+const REQUEST_POLL: Duration = Duration::from_micros(200);
 
 /// What the replica side keeps between requests (one MAIN connection is active at a time).
 #[derive(Default)]
@@ -147,6 +149,9 @@ fn serve(stream: TcpStream, id: u64, repl: &Replication, core: &Mutex<Core>, sto
     loop {
         if stop.load(Ordering::Acquire) {
             break;
+        }
+        if reader.buffer().is_empty() {
+            proto::poll_readable(&stream, REQUEST_POLL);
         }
         let request: Request =
             match proto::read_message_authed(&mut reader, &mut rbuf, auth.as_mut()) {
