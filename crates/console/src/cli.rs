@@ -74,29 +74,9 @@ pub struct Args {
     pub no_history: bool,
 }
 
-/// Rewrites `--some_flag[=v]` to `--some-flag[=v]`; values and positional arguments are kept.
-pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    args.into_iter()
-        .map(|a| match a.strip_prefix("--") {
-            Some(rest) if !rest.is_empty() => {
-                let (name, value) = match rest.split_once('=') {
-                    Some((n, v)) => (n, Some(v)),
-                    None => (rest, None),
-                };
-                let name = name.replace('_', "-");
-                match value {
-                    Some(v) => format!("--{name}={v}"),
-                    None => format!("--{name}"),
-                }
-            }
-            _ => a,
-        })
-        .collect()
-}
-
 impl Args {
     pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<Args, clap::Error> {
-        Args::try_parse_from(normalize_args(args))
+        Args::try_parse_from(flags::normalize_args(args))
     }
 
     /// The CSV options, checked as mgconsole checks them.

@@ -1,7 +1,7 @@
 //! Command-line flags, with Memgraph's names and spelling rules.
 //!
 //! Memgraph (gflags) accepts `--flag=value`, `--flag value`, `--flag` for a true boolean, and
-//! underscores in place of dashes (`--bolt_port`). clap does the parsing; [`normalize_args`]
+//! underscores in place of dashes (`--bolt_port`). clap does the parsing; [`flags::normalize_args`]
 //! first rewrites underscores in flag names to dashes so both spellings reach the same flag.
 
 use std::net::IpAddr;
@@ -184,29 +184,9 @@ pub struct Config {
     pub replication_min_replicas_max_lag_sec: u64,
 }
 
-/// Rewrites `--some_flag[=v]` to `--some-flag[=v]`; values and positional arguments are kept.
-pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    args.into_iter()
-        .map(|a| match a.strip_prefix("--") {
-            Some(rest) => {
-                let (name, value) = match rest.split_once('=') {
-                    Some((n, v)) => (n, Some(v)),
-                    None => (rest, None),
-                };
-                let name = name.replace('_', "-");
-                match value {
-                    Some(v) => format!("--{name}={v}"),
-                    None => format!("--{name}"),
-                }
-            }
-            None => a,
-        })
-        .collect()
-}
-
 impl Config {
     pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<Config, clap::Error> {
-        Config::try_parse_from(normalize_args(args))
+        Config::try_parse_from(flags::normalize_args(args))
     }
 }
 
