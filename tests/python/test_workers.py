@@ -7,6 +7,10 @@ it. Every read here has a deadline; nothing sleeps.
 
 from __future__ import annotations
 
+import os
+import threading
+import time
+
 import boltraw
 from boltraw import PULL, RESET, RUN, SUCCESS, message, version
 
@@ -134,3 +138,33 @@ def test_many_pipelining_connections_on_one_worker(server_with):
     finally:
         for c in conns:
             c.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process `pid` so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_used_over(pid: int, seconds: float) -> float:
+    """The CPU time `pid` uses while `seconds` of wall time pass (sampled as they pass)."""
+    start_cpu, start = cpu_seconds(pid), time.monotonic()
+    tick = threading.Event()
+    while time.monotonic() - start < seconds:
+        tick.wait(0.05)
+    return cpu_seconds(pid) - start_cpu
+
+
+def test_workers_poll_for_requests_only_right_after_serving_one(server_with):
+    """`--bolt-busy-poll-us`: a worker that answered a request polls for the next one instead
+    of sleeping, but only briefly: a server whose client went quiet is back to using no CPU."""
+    server = server_with("--bolt-busy-poll-us=10000", "--bolt-num-workers=2")
+    pid = server.proc.pid
+    with ready(server) as conn:
+        for i in range(300):
+            answers(conn, i)
+        # Quiet now, with the connection still open: at most one 10 ms poll per worker.
+        idle_cpu = cpu_used_over(pid, 1.5)
+        assert idle_cpu < 0.3, f"an idle server used {idle_cpu:.2f} s of CPU in 1.5 s"
+        answers(conn, "still served after the quiet spell")
