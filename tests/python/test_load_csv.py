@@ -110,6 +110,44 @@ def test_bad_row_error_names_file_and_line_and_session_goes_on(driver, tmp_path)
         assert summary.counters.nodes_created == 3
 
 
+def test_using_periodic_commit_loads_in_batches_of_transactions(driver, tmp_path):
+    people = people_csv(tmp_path, 2500)
+    knows = write(
+        tmp_path, "knows.csv", "src,dst\n" + "".join(f"{i},{(i + 7) % 2500}\n" for i in range(2500))
+    )
+    with driver.session() as session:
+        summary = session.run("USING PERIODIC COMMIT 1000 " + LOAD_PEOPLE, path=people).consume()
+        assert summary.counters.nodes_created == 2500
+        # Each batch matches nodes that earlier batches committed.
+        summary = session.run("USING PERIODIC COMMIT 700 " + LOAD_KNOWS, path=knows).consume()
+        assert summary.counters.relationships_created == 2500
+        record = session.run(
+            "MATCH (a:Person {id: 2499})-[:KNOWS]->(b) RETURN b.id AS b"
+        ).single(strict=True)
+        assert record["b"] == 6
+
+        # Not atomic: a bad row rolls back its own batch only.
+        bad = write(tmp_path, "bad.csv", "id,x\n" + "".join(f"{i},x\n" for i in range(7)) + "7\n")
+        with pytest.raises(ClientError) as excinfo:
+            session.run(
+                "USING PERIODIC COMMIT 3 LOAD CSV FROM $path WITH HEADER AS row CREATE (:B {id: row.id})",
+                path=bad,
+            ).consume()
+        assert excinfo.value.code == EXTERNAL
+        assert "line 9" in excinfo.value.message, excinfo.value.message
+        count = session.run("MATCH (b:B) RETURN count(b) AS n").single(strict=True)["n"]
+        assert count == 6, "the batches of rows 1-3 and 4-6 stay committed"
+
+        # It commits as it goes, so not inside an explicit transaction.
+        tx = session.begin_transaction()
+        with pytest.raises(ClientError) as excinfo:
+            tx.run("USING PERIODIC COMMIT 10 " + LOAD_PEOPLE, path=people).consume()
+        assert excinfo.value.code == "Neo.ClientError.Statement.SemanticError"
+        assert "periodic commit in an open transaction" in excinfo.value.message
+        tx.close()
+        assert session.run("RETURN 1 AS one").single(strict=True)["one"] == 1
+
+
 def test_bad_row_inside_an_explicit_transaction(driver, tmp_path):
     path = write(tmp_path, "bad.csv", "a,b\n1,2\n3,4,5\n")
     with driver.session() as session:

@@ -45,6 +45,10 @@ pub struct LoadArgs {
     /// Write the CSV files into DIR and load them with LOAD CSV instead of UNWIND batches.
     #[arg(long, value_name = "DIR")]
     pub csv: Option<PathBuf>,
+    /// With --csv: prefix each LOAD CSV with `USING PERIODIC COMMIT N` (a transaction per N
+    /// rows instead of one per file).
+    #[arg(long, value_name = "N", requires = "csv")]
+    pub periodic_commit: Option<u64>,
     /// Do not load: the server already holds this graph (checked by counting).
     #[arg(long)]
     pub skip_load: bool,
@@ -110,14 +114,14 @@ pub fn load(c: &mut Client, g: &Arc<SocialGraph>, args: &LoadArgs, pid: Option<u
     };
     let t = Instant::now();
     match &args.csv {
-        Some(dir) => load_csv(c, dir, Part::Persons)?,
+        Some(dir) => load_csv(c, dir, Part::Persons, args.periodic_commit)?,
         None => load_persons(c, g, args.batch)?,
     }
     let node_time = t.elapsed();
     let rss1 = rss(pid)?;
     let t = Instant::now();
     match &args.csv {
-        Some(dir) => load_csv(c, dir, Part::Knows)?,
+        Some(dir) => load_csv(c, dir, Part::Knows, args.periodic_commit)?,
         None => load_knows(c, g, args.batch)?,
     }
     let edge_time = t.elapsed();
@@ -143,7 +147,10 @@ fn report(
     rss: [Option<u64>; 3],
 ) {
     let how = match &args.csv {
-        Some(_) => "LOAD CSV".to_string(),
+        Some(_) => match args.periodic_commit {
+            Some(n) => format!("LOAD CSV, USING PERIODIC COMMIT {n}"),
+            None => "LOAD CSV, one transaction per file".to_string(),
+        },
         None => format!("UNWIND batches of {}, pipelined", args.batch),
     };
     let (n, m) = (g.nodes, g.edges.len() as u64);
@@ -251,7 +258,7 @@ enum Part {
 }
 
 /// Loads one of the CSV files (written before the load) with LOAD CSV.
-fn load_csv(c: &mut Client, dir: &Path, part: Part) -> Result<()> {
+fn load_csv(c: &mut Client, dir: &Path, part: Part, periodic: Option<u64>) -> Result<()> {
     let dir = dir
         .canonicalize()
         .with_context(|| format!("resolving {}", dir.display()))?;
@@ -266,8 +273,9 @@ fn load_csv(c: &mut Client, dir: &Path, part: Part) -> Result<()> {
         ),
     };
     let path = dir.join(file);
+    let prefix = periodic.map_or(String::new(), |n| format!("USING PERIODIC COMMIT {n} "));
     let text = format!(
-        "LOAD CSV FROM {} WITH HEADER AS row {body}",
+        "{prefix}LOAD CSV FROM {} WITH HEADER AS row {body}",
         cypher_string(&path.to_string_lossy())
     );
     match c.query(&text, &[]) {

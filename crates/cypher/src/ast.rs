@@ -35,6 +35,15 @@ pub enum Statement {
     /// `PROFILE <query>`: execute and report per-operator statistics. The parser
     /// only wraps a [`Statement::Query`].
     Profile(Box<Statement>),
+    /// `USING PERIODIC COMMIT <rows> <query>` (Memgraph's form): the query's writes are
+    /// committed every `rows` rows it processes, each batch in a transaction of its own. The
+    /// parser only wraps a [`Statement::Query`].
+    PeriodicCommit {
+        /// Rows per transaction.
+        rows: u64,
+        /// The query.
+        inner: Box<Statement>,
+    },
 
     // ----- transaction control (pymgclient sends these as query text) -----
     /// `BEGIN`

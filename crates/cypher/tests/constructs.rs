@@ -634,6 +634,24 @@ fn explain_and_profile() {
     ));
 }
 
+#[test]
+fn using_periodic_commit() {
+    let statement = verified(
+        "USING PERIODIC COMMIT 1000 LOAD CSV FROM $p WITH HEADER AS row CREATE (:N {id: row.id})",
+    );
+    match statement {
+        Statement::PeriodicCommit { rows, inner } => {
+            assert_eq!(rows, 1000);
+            assert!(matches!(*inner, Statement::Query(_)));
+        }
+        other => panic!("not a periodic commit: {other:?}"),
+    }
+    assert!(matches!(
+        verified("using periodic commit 2 UNWIND range(1, 3) AS x CREATE ()"),
+        Statement::PeriodicCommit { rows: 2, .. }
+    ));
+}
+
 // ----- admin -----
 
 #[test]

@@ -198,6 +198,9 @@ fn syntax_errors_in_every_area() {
         ("LOAD CSV FROM 'x' AS row RETURN row", 19),
         ("CALL {} RETURN 1", 6),
         ("EXPLAIN SHOW USERS", 9),
+        ("USING PERIODIC 10 CREATE ()", 16),
+        ("USING PERIODIC COMMIT CREATE ()", 23),
+        ("USING PERIODIC COMMIT 10 SHOW USERS", 26),
         ("RETURN 1 2", 10),
         ("RETURN 1;;", 10),
     ];

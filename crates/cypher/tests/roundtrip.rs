@@ -95,6 +95,7 @@ const QUERIES: &[&str] = &[
     // EXPLAIN / PROFILE
     "EXPLAIN MATCH (n) RETURN n",
     "PROFILE MATCH (n) RETURN n",
+    "USING PERIODIC COMMIT 10 UNWIND [1, 2] AS x CREATE (:N {x: x})",
     // Expressions
     "RETURN 1, -1, 0x1F, -0x1F, 0o17, 017, 1.5, -1.5, .5, 1e10, 1.5E-3, 6.02e+23",
     "RETURN 9223372036854775807, -9223372036854775808",

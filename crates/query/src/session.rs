@@ -82,6 +82,9 @@ pub struct Stream {
     committed: Option<u64>,
     /// Notifications known before the rows (admin statements, PROFILE's commit).
     notifications: Vec<Notification>,
+    /// `USING PERIODIC COMMIT n`: the autocommit transaction is committed, and a new one
+    /// begun, after every `n` rows of the query's plan.
+    periodic: Option<u64>,
 }
 
 /// What one pull reports.
@@ -112,6 +115,7 @@ impl Stream {
             done: false,
             committed: None,
             notifications: Vec::new(),
+            periodic: None,
         }
     }
 }
@@ -317,6 +321,7 @@ impl Session {
             done: false,
             committed: None,
             notifications: Vec::new(),
+            periodic: None,
         }
     }
 
@@ -393,6 +398,12 @@ impl Session {
     fn start(&mut self, q: &QueryPlan, params: Params<'_>) -> Result<Stream> {
         let params = Self::bind_params(q, params)?;
         self.refuse_write(q)?;
+        if q.periodic_commit.is_some() && self.tx.is_some() {
+            // Neo4j's words (and class) for the same refusal.
+            return Err(QueryError::semantic(
+                "Executing queries that use periodic commit in an open transaction is not possible.",
+            ));
+        }
         let own_tx = match self.tx {
             Some(_) => None,
             None => Some(self.engine.storage().begin()),
@@ -415,6 +426,7 @@ impl Session {
             done: false,
             committed: None,
             notifications: Vec::new(),
+            periodic: q.periodic_commit,
         })
     }
 
@@ -475,8 +487,53 @@ impl Session {
         self.pull(stream, -1, &mut |_, _| Ok(()))
     }
 
+    /// `USING PERIODIC COMMIT every`: runs the query (which returns no rows) to the end,
+    /// committing its own transaction after every `every` rows of the plan and going on in a
+    /// new one, so each batch's writes are visible to the next and no transaction grows beyond
+    /// a batch. The last batch commits as any autocommit does (in [`Session::pull`]); a failure
+    /// rolls back only the batch it happened in.
+    fn pull_periodic(&mut self, stream: &mut Stream, every: u64) -> Result<bool> {
+        let Source::Cursor {
+            cursor,
+            frame,
+            params,
+            ..
+        } = &mut stream.source
+        else {
+            unreachable!("only query plans commit periodically")
+        };
+        loop {
+            let tx = stream.own_tx.as_mut().ok_or_else(|| {
+                QueryError::Transaction("The transaction of this result has ended.".into())
+            })?;
+            stream.guard.check()?;
+            let mut ctx = ExecCtx::new(
+                TxRef::Exclusive(tx),
+                params,
+                &mut stream.stats,
+                &stream.guard,
+            );
+            let mut rows = 0;
+            while rows < every {
+                if !cursor.pull(frame, &mut ctx)? {
+                    return Ok(false);
+                }
+                rows += 1;
+            }
+            let batch = stream.own_tx.take().expect("checked above");
+            let info = batch.commit()?;
+            stream.notifications.extend(commit_notifications(&info));
+            stream.own_tx = Some(self.engine.storage().begin());
+        }
+    }
+
     /// Returns whether rows remain.
     fn pull_rows(&mut self, stream: &mut Stream, n: i64, sink: &mut RowSink<'_>) -> Result<bool> {
+        if let (Some(every), Source::Cursor { out_slots, .. }) = (stream.periodic, &stream.source) {
+            if out_slots.is_empty() && stream.own_tx.is_some() {
+                return self.pull_periodic(stream, every);
+            }
+        }
         let mut left = if n < 0 { u64::MAX } else { n as u64 };
         let tx: Option<&mut Transaction> = match (&mut stream.own_tx, &mut self.tx) {
             (Some(tx), _) => Some(tx),

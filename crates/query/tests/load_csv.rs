@@ -406,3 +406,111 @@ fn a_last_line_without_a_line_break_is_read() {
         "{msg}"
     );
 }
+
+/// The number of commits `e`'s storage made while `f` ran (a commit advances the clock by the
+/// same amount each time; that amount is measured first with one plain commit).
+fn commits_during(e: &Arc<Engine>, f: impl FnOnce()) -> u64 {
+    let storage = e.storage();
+    let before = storage.last_commit_ts();
+    e.execute("CREATE (:Tick)", &HashMap::new()).unwrap();
+    let step = storage.last_commit_ts() - before;
+    assert!(step > 0);
+    let start = storage.last_commit_ts();
+    f();
+    let spent = storage.last_commit_ts() - start;
+    assert_eq!(
+        spent % step,
+        0,
+        "the clock moved by {spent}, not a multiple of {step}"
+    );
+    spent / step
+}
+
+fn count(e: &Arc<Engine>, q: &str) -> Value {
+    let (_, rows, _) = e.execute(q, &HashMap::new()).unwrap();
+    rows[0][0].clone()
+}
+
+#[test]
+fn using_periodic_commit_commits_every_n_rows_and_each_batch_sees_the_last() {
+    let (_d, path) = file("id,boss\n1,\n2,1\n3,2\n4,3\n5,4\n");
+    let e = engine();
+    let commits = commits_during(&e, || {
+        rows(
+            &e,
+            "USING PERIODIC COMMIT 2 LOAD CSV FROM $path WITH HEADER AS row \
+             CREATE (:P {id: toInteger(row.id)})",
+            &path,
+        );
+    });
+    assert_eq!(commits, 3, "batches of 2, 2 and 1 rows");
+    assert_eq!(count(&e, "MATCH (p:P) RETURN count(p)"), Value::Int(5));
+    // A later batch matches what earlier batches created (committed, so visible to the next
+    // batch's transaction).
+    rows(
+        &e,
+        "USING PERIODIC COMMIT 1 LOAD CSV FROM $path WITH HEADER AS row \
+         MATCH (a:P {id: toInteger(row.id)}), (b:P {id: toInteger(row.boss)}) \
+         CREATE (a)-[:REPORTS_TO]->(b)",
+        &path,
+    );
+    assert_eq!(
+        count(&e, "MATCH ()-[r:REPORTS_TO]->() RETURN count(r)"),
+        Value::Int(4)
+    );
+}
+
+#[test]
+fn a_failing_batch_rolls_back_alone() {
+    // The fifth row divides by zero: the batches of rows 1-2 and 3-4 stay committed.
+    let (_d, path) = file("d\n1\n2\n3\n4\n0\n6\n");
+    let e = engine();
+    let err = fail(
+        &e,
+        "USING PERIODIC COMMIT 2 LOAD CSV FROM $path WITH HEADER AS row \
+         CREATE (:Q {v: 12 / toInteger(row.d)})",
+        &path,
+    );
+    assert!(matches!(err, QueryError::Arithmetic(_)), "{err:?}");
+    assert_eq!(count(&e, "MATCH (q:Q) RETURN count(q)"), Value::Int(4));
+}
+
+#[test]
+fn using_periodic_commit_is_refused_where_it_cannot_commit_as_it_goes() {
+    let (_d, path) = file("a\n1\n");
+    let e = engine();
+    let with_return = fail(
+        &e,
+        "USING PERIODIC COMMIT 10 LOAD CSV FROM $path WITH HEADER AS row CREATE (n:R) RETURN n",
+        &path,
+    );
+    assert!(
+        with_return.to_string().contains("returns no rows"),
+        "{with_return}"
+    );
+    let zero = fail(
+        &e,
+        "USING PERIODIC COMMIT 0 LOAD CSV FROM $path WITH HEADER AS row CREATE (:R)",
+        &path,
+    );
+    assert!(zero.to_string().contains("above 0"), "{zero}");
+    // Inside an explicit transaction.
+    let mut s = e.session();
+    s.begin().unwrap();
+    let params = HashMap::from([(
+        "path".to_string(),
+        Value::String(path.to_str().unwrap().to_string()),
+    )]);
+    let err = s
+        .run(
+            "USING PERIODIC COMMIT 10 LOAD CSV FROM $path WITH HEADER AS row CREATE (:R)",
+            &params,
+            true,
+        )
+        .map(|_| ())
+        .unwrap_err();
+    assert!(err.to_string().contains("open transaction"), "{err}");
+    assert!(matches!(err, QueryError::Semantic(_)), "{err:?}");
+    s.rollback().unwrap();
+    assert_eq!(count(&e, "MATCH (r:R) RETURN count(r)"), Value::Int(0));
+}

@@ -392,6 +392,9 @@ impl Display for Statement {
             Statement::Query(query) => write!(f, "{query}"),
             Statement::Explain(inner) => write!(f, "EXPLAIN {inner}"),
             Statement::Profile(inner) => write!(f, "PROFILE {inner}"),
+            Statement::PeriodicCommit { rows, inner } => {
+                write!(f, "USING PERIODIC COMMIT {rows} {inner}")
+            }
             Statement::Begin => f.write_str("BEGIN"),
             Statement::Commit => f.write_str("COMMIT"),
             Statement::Rollback => f.write_str("ROLLBACK"),

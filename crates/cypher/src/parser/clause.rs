@@ -1,6 +1,6 @@
 //! Statements, queries and clauses.
 //!
-//! A statement is `[EXPLAIN|PROFILE] query`, or an admin statement (see `admin`),
+//! A statement is `[EXPLAIN|PROFILE|USING PERIODIC COMMIT n] query`, or an admin statement (see `admin`),
 //! then an optional `;` and the end of input. A query is single queries joined by
 //! `UNION [ALL]`; a single query is a run of clauses, checked for structure
 //! (`RETURN` only last; the last clause returns or updates) once the run is known
@@ -15,8 +15,8 @@ use nom::Parser;
 use super::admin::parse_admin;
 use super::expr::{expr, parse_expr, parse_postfix};
 use super::lexer::{
-    keyword, kw, parse_end, parse_labels, parse_schema_name, parse_variable, peek_keyword,
-    peek_symbol, skip_ws, sym, symbol,
+    keyword, kw, parse_end, parse_labels, parse_schema_name, parse_unsigned, parse_variable,
+    peek_keyword, peek_symbol, skip_ws, sym, symbol,
 };
 use super::pattern::{parse_pattern_list, parse_pattern_part};
 use super::{Cx, Expectation, Fail, PResult};
@@ -25,7 +25,14 @@ use crate::error::ParseErrorKind;
 
 /// A whole statement through the end of input.
 pub(crate) fn parse_statement<'s>(cx: &Cx<'s>, i: &'s str) -> PResult<'s, Statement> {
-    let (i, statement) = if let Some((i, ())) = optional(keyword(cx, i, "EXPLAIN"))? {
+    let (i, statement) = if let Some((i, ())) = optional(keyword(cx, i, "USING"))? {
+        let (i, _) = cut(kw(cx, "PERIODIC")).parse(i)?;
+        let (i, _) = cut(kw(cx, "COMMIT")).parse(i)?;
+        let (i, rows) = cut(|i| parse_unsigned(cx, i)).parse(i)?;
+        let (i, query) = cut(|i| parse_query(cx, i, true)).parse(i)?;
+        let inner = Box::new(Statement::Query(query));
+        (i, Statement::PeriodicCommit { rows, inner })
+    } else if let Some((i, ())) = optional(keyword(cx, i, "EXPLAIN"))? {
         let (i, query) = cut(|i| parse_query(cx, i, true)).parse(i)?;
         (i, Statement::Explain(Box::new(Statement::Query(query))))
     } else if let Some((i, ())) = optional(keyword(cx, i, "PROFILE"))? {

@@ -57,6 +57,8 @@ pub struct QueryPlan {
     /// Parameter names in slot order: the executor builds its parameter vector from these.
     pub params: Vec<String>,
     pub query_type: QueryType,
+    /// `USING PERIODIC COMMIT n`: commit every `n` rows the query processes.
+    pub periodic_commit: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -144,6 +146,21 @@ pub fn plan(stmt: &Statement, storage: &Storage) -> Result<Plan> {
                 "PROFILE can only be used with a regular query.",
             )),
         },
+        Statement::PeriodicCommit { rows, inner } => match plan(inner, storage)? {
+            Plan::Query(_) if *rows == 0 => Err(QueryError::semantic(
+                "USING PERIODIC COMMIT needs a number of rows above 0.",
+            )),
+            Plan::Query(q) if !q.out_slots.is_empty() => Err(QueryError::semantic(
+                "USING PERIODIC COMMIT can only be used with a query that returns no rows (it commits as it goes; there is no RETURN to stream).",
+            )),
+            Plan::Query(mut q) => {
+                q.periodic_commit = Some(*rows);
+                Ok(Plan::Query(q))
+            }
+            _ => Err(QueryError::semantic(
+                "USING PERIODIC COMMIT can only be used with a regular query.",
+            )),
+        },
         Statement::Query(q) => {
             semantic::check_query(q)?;
             plan_query(q, storage)
@@ -226,6 +243,7 @@ fn plan_query(q: &ast::Query, storage: &Storage) -> Result<QueryPlan> {
         frame_size: p.next_slot,
         params: p.params,
         query_type,
+        periodic_commit: None,
     })
 }
 
