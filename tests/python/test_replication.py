@@ -456,6 +456,31 @@ def test_a_partitioned_sync_replica_is_invalid_and_heals(cluster):
         proxy.stop()
 
 
+def test_a_ready_replica_shows_replicating_while_a_commit_is_on_its_way(cluster):
+    """Memgraph's transient "replicating": an ASYNC replica behind a slow link (our fault
+    proxy delays every chunk) is still streaming, so it is neither "recovery" nor "invalid";
+    until it acknowledges the MAIN's newest commit SHOW REPLICAS says "replicating" with a
+    negative `behind`, then "ready" with 0."""
+    from faultproxy import FaultProxy
+
+    main = cluster("main")
+    rep = cluster("rep")
+    rep.demote()
+    proxy = FaultProxy(("127.0.0.1", rep.repl_port)).start()
+    try:
+        main.run(f"REGISTER REPLICA R ASYNC TO '127.0.0.1:{proxy.port}'")
+        eventually(lambda: status(main, "R") == ("ready", 0, 0), "R ready")
+        proxy.delay(0.5)
+        main.run("CREATE (:N)")  # ASYNC: acknowledged before the replica has it
+        shown, ts, behind = status(main, "R")
+        assert (shown, ts) == ("replicating", 0) and behind < 0, (shown, ts, behind)
+        proxy.delay(0)
+        eventually(lambda: status(main, "R") == ("ready", 2, 0), "R acknowledged ts 2")
+        assert rep.count() == 1
+    finally:
+        proxy.stop()
+
+
 @pytest.mark.parametrize("seed", [11, 23])
 def test_sigkill_of_the_main_under_load_loses_no_acknowledged_sync_write(cluster, seed):
     """One writer inserts increasing ids; the MAIN is killed at a seeded random moment. Every

@@ -9,6 +9,10 @@
 //! "invalid" --reconnect + hello every check period--> "recovery" / "ready"
 //! ```
 //!
+//! SHOW REPLICAS prints a ready replica that has not yet acknowledged the MAIN's newest commit
+//! as `"replicating"` (Memgraph's transient state while a commit is on its way), see
+//! [`Status::shown`].
+//!
 //! Catch-up reads from the backlog when it still holds the commits after the replica's newest,
 //! else from the WAL files, else sends a snapshot (full resync) and continues after it.
 
@@ -50,6 +54,16 @@ pub enum Status {
 }
 
 impl Status {
+    /// What SHOW REPLICAS prints for a replica in this state whose newest acknowledged commit
+    /// is `ts` while the MAIN's is `main_ts`: a ready replica with commits still on their way
+    /// (sent or queued, not yet acknowledged) is `"replicating"`.
+    pub fn shown(self, ts: u64, main_ts: u64) -> &'static str {
+        match self {
+            Status::Ready if ts < main_ts => "replicating",
+            other => other.as_str(),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Ready => "ready",
@@ -847,5 +861,20 @@ impl ReplicaClient {
                 self.set_status(Status::Invalid, Some(&why));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Status;
+
+    #[test]
+    fn a_ready_replica_with_commits_on_their_way_shows_as_replicating() {
+        assert_eq!(Status::Ready.shown(5, 5), "ready");
+        assert_eq!(Status::Ready.shown(4, 5), "replicating");
+        // Only a ready replica streams: the others keep their own status however far behind.
+        assert_eq!(Status::Recovery.shown(2, 5), "recovery");
+        assert_eq!(Status::Invalid.shown(2, 5), "invalid");
+        assert_eq!(Status::Diverged.shown(9, 5), "diverged");
     }
 }

@@ -540,7 +540,7 @@ impl Replication {
                     sync_mode: c.config.mode.as_str(),
                     ts,
                     behind: ts as i64 - main_ts as i64,
-                    status: status.as_str(),
+                    status: status.shown(ts, main_ts),
                 }
             })
             .collect())
