@@ -348,6 +348,14 @@ pub(crate) struct Vertex {
 #[derive(Default)]
 pub(crate) struct VertexData {
     pub(crate) deleted: bool,
+    /// No label+property index entry of this vertex can be stale: since the vertex was created
+    /// (or restored from a snapshot) no label came off it and no property value was replaced
+    /// or removed, not even by a transaction that aborted. Every entry then names a label the
+    /// vertex has and the value it holds, so an index seek that finds the vertex visible with
+    /// no versions to undo need not read its attributes again. A slot that never held a vertex
+    /// starts `true`; a deleted vertex or an undone creation makes it `false` for good (replay
+    /// may create a vertex in such a slot again), and so does anything else in doubt.
+    pub(crate) index_exact: bool,
     /// Labels and properties, encoded.
     pub(crate) attrs: Attrs,
     /// Outgoing and incoming edges.
@@ -361,6 +369,8 @@ impl Vertex {
         Vertex {
             data: Mutex::new(VertexData {
                 deleted: true,
+                // Never held a vertex: no index has an entry for it.
+                index_exact: true,
                 ..VertexData::default()
             }),
         }
@@ -398,15 +408,24 @@ impl VertexData {
     /// Applies one undo action to the newest data (abort).
     pub(crate) fn undo(&mut self, action: Action) {
         match action {
-            Action::Delete => self.deleted = true,
+            Action::Delete => {
+                // Undoes a creation: the entries of what it held stay behind until swept, and
+                // replay may create a vertex in this slot again.
+                self.deleted = true;
+                self.index_exact = false;
+            }
             Action::Recreate => self.deleted = false,
             Action::AddLabel(label) => {
                 self.attrs.add_label(label);
             }
             Action::RemoveLabel(label) => {
+                // Undoes an added label: its entries stay behind until swept.
+                self.index_exact = false;
                 self.attrs.remove_label(label);
             }
             Action::SetProperty(key, value) => {
+                // Undoes a set value: its entry stays behind until swept.
+                self.index_exact = false;
                 self.attrs.set(key, value);
             }
             Action::AddOutEdge(entry) => self.adj.insert_out(entry),

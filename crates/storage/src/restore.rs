@@ -231,6 +231,8 @@ impl Restorer<'_> {
             self.incoming.add(self.key, edge, from, gid, ty);
         }
         data.deleted = false;
+        // Restored into an empty storage: the entries added below are the only ones.
+        data.index_exact = true;
         data.attrs = attrs;
         data.adj = Adjacency::from_parts(buf.into_boxed_slice(), out.len());
         for label in data.attrs.labels() {

@@ -202,6 +202,7 @@ impl Storage {
             tx.stats.labels_added += 1;
             Ok(true)
         } else if !add && data.attrs.remove_label(label) {
+            data.index_exact = false;
             if !created_here(&data.chain, tx) {
                 tx.record_delta(self, &mut data.chain, object, Action::AddLabel(label));
             }
@@ -232,6 +233,10 @@ impl Storage {
                 check_writable(&*data, tx.view, object)?;
                 let VertexData { attrs, chain, .. } = &mut *data;
                 let old = self.set_property_locked(tx, attrs, chain, object, key, value);
+                if !old.is_null() {
+                    // The old value's entry stays behind until swept.
+                    data.index_exact = false;
+                }
                 self.indexes
                     .on_property_set(gid, key, &data, !old.is_null());
                 Ok(old)
@@ -307,6 +312,8 @@ impl Storage {
                 }
                 if data.adj.is_empty() {
                     data.deleted = true;
+                    // Its entries stay behind until swept; replay may reuse the slot.
+                    data.index_exact = false;
                     self.indexes.note_stale();
                     tx.record_delta(
                         self,
