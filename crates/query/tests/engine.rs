@@ -419,3 +419,56 @@ fn delete_removes_relationships_before_nodes_across_rows_and_paths() {
         QueryError::Constraint(_)
     ));
 }
+
+/// An equality seek from the pattern's own map decides that equality itself (no filter reads the
+/// property again): what it finds must be exactly what Cypher's `=` finds without the index, for
+/// every kind of value, including those the index cannot order (which fall back to a scan).
+#[test]
+fn pattern_equality_through_an_index_matches_cypher_equality() {
+    let values = [
+        "1",
+        "1.0",
+        "-0.0",
+        "0",
+        "2.5",
+        "'1'",
+        "true",
+        "false",
+        "[1, 2]",
+        "[1, null]",
+        "0.0/0.0",
+        "null",
+        "{a: 1}",
+        "date('2020-01-01')",
+    ];
+    let with_index = engine();
+    let without = engine();
+    run(&with_index, "CREATE INDEX ON :P(v)");
+    for e in [&with_index, &without] {
+        for (i, v) in values.iter().enumerate() {
+            if *v == "{a: 1}" {
+                continue; // maps are not property values
+            }
+            run(e, &format!("CREATE (:P {{i: {i}, v: {v}}})"));
+        }
+        run(e, "CREATE (:Q {i: 100, v: 1})");
+    }
+    let plan = run(&with_index, "EXPLAIN MATCH (n:P {v: 1}) RETURN n.i");
+    assert!(
+        format!("{plan:?}").contains("ScanAllByLabelPropertyValue"),
+        "{plan:?}"
+    );
+    for v in values {
+        for q in [
+            format!("MATCH (n:P {{v: {v}}}) RETURN n.i ORDER BY n.i"),
+            format!("UNWIND [{v}] AS x MATCH (n:P {{v: x}}) RETURN n.i ORDER BY n.i"),
+            format!("MATCH (n:P {{v: {v}, i: 0}}) RETURN n.i ORDER BY n.i"),
+        ] {
+            assert_eq!(run(&with_index, &q), run(&without, &q), "{q}");
+        }
+    }
+    assert_eq!(
+        run(&with_index, "MATCH (n:P {v: 1}) RETURN n.i ORDER BY n.i"),
+        vec![vec![int(0)], vec![int(1)]]
+    );
+}

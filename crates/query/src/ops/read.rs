@@ -198,12 +198,18 @@ pub struct IndexSeekSpec {
     pub label: LabelId,
     pub property: PropertyId,
     pub seek: Seek,
+    /// The pattern's own `n.p = value` (from `(n:L {p: value})`) when this seek decides it
+    /// instead of a filter above: a vertex an equality seek of a scalar finds holds a value that
+    /// orders equal to it, which for booleans, strings and non-NaN numbers is Cypher's `=`. So
+    /// the predicate runs only on the label-scan fallback (lists, maps, temporal values, NaN).
+    pub residual: Option<PExpr>,
 }
 
 /// For each input row, the vertices with a label whose property matches a seek, from a
-/// label+property index. The planner keeps the predicate as a filter above, so the seek only
-/// has to return every match; values an index cannot order like Cypher (lists, maps, temporal
-/// values) fall back to the label scan and let that filter decide.
+/// label+property index. The planner keeps the predicate as a filter above (except the one the
+/// seek decides itself, see [`IndexSeekSpec::residual`]), so the seek only has to return every
+/// match; values an index cannot order like Cypher (lists, maps, temporal values) fall back to
+/// the label scan and let that filter (or the residual) decide.
 pub struct IndexSeek {
     input: BoxCursor,
     spec: Arc<IndexSeekSpec>,
@@ -287,6 +293,11 @@ impl Cursor for IndexSeek {
                 if let Some(gid) = iter.next() {
                     ctx.tick()?;
                     frame[self.spec.slot] = Value::Node(gid);
+                    if let (Candidates::Scan(_), Some(residual)) = (&*iter, &self.spec.residual) {
+                        if residual.eval(frame, &ctx.eval())? != Value::Bool(true) {
+                            continue;
+                        }
+                    }
                     return Ok(true);
                 }
                 self.iter = None;

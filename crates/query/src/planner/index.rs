@@ -1,16 +1,21 @@
 //! Index selection: when a pattern's first node has a label with a label+property index and the
 //! pattern's property map or the clause's WHERE constrains that property, the scan becomes an
 //! index seek (equality) or range. The predicates themselves stay in the plan as filters, so a
-//! seek only narrows the candidates; it never decides a match on its own.
+//! seek only narrows the candidates, with one exception: the equality of the pattern's own map
+//! that an equality seek is built from moves into the seek (see `IndexSeekSpec::residual`),
+//! which decides it without reading the property again.
 
 use cypher::ast::{ComparisonOp, Expr};
 
 use super::expr::translate;
 use super::semantic::walk;
 use super::{Planner, Scope};
+use crate::expr::{CmpOp, PExpr};
 use crate::ops::{IndexSeekSpec, Seek, SeekBound};
 
-/// The best seek for a node about to be scanned, if any index applies.
+/// The best seek for a node about to be scanned, if any index applies, and the position of the
+/// entry of the pattern's map whose equality the seek decides (the caller leaves it out of the
+/// filters).
 ///
 /// `var` is the node's variable (already bound in `scope` to `slot`); value expressions may use
 /// only variables bound before it, parameters and constants.
@@ -22,7 +27,7 @@ pub(super) fn choose_seek(
     labels: &[String],
     props: Option<&Expr>,
     where_clause: Option<&Expr>,
-) -> Option<IndexSeekSpec> {
+) -> Option<(IndexSeekSpec, Option<usize>)> {
     let storage = p.storage;
     let indexed: Vec<_> = labels
         .iter()
@@ -34,7 +39,7 @@ pub(super) fn choose_seek(
     }
     // Equality from the pattern's own map first: `(n:L {p: v})`.
     if let Some(Expr::Map(entries)) = props {
-        for (key, value) in entries {
+        for (entry, (key, value)) in entries.iter().enumerate() {
             if !is_seek_value(scope, var, value) {
                 continue;
             }
@@ -44,12 +49,22 @@ pub(super) fn choose_seek(
                 .find(|l| storage.has_label_property_index(**l, property))
             {
                 let value = translate(p, scope, value).ok()?;
-                return Some(IndexSeekSpec {
+                let residual = PExpr::Compare(
+                    Box::new(PExpr::Property(
+                        Box::new(PExpr::Slot(slot)),
+                        property,
+                        key.clone(),
+                    )),
+                    vec![(CmpOp::Eq, value.clone())],
+                );
+                let spec = IndexSeekSpec {
                     slot,
                     label: *label,
                     property,
                     seek: Seek::Eq(value),
-                });
+                    residual: Some(residual),
+                };
+                return Some((spec, Some(entry)));
             }
         }
     }
@@ -86,12 +101,14 @@ pub(super) fn choose_seek(
             } else {
                 range_for(p, scope, &comparisons, cmp.key)?
             };
-            return Some(IndexSeekSpec {
+            let spec = IndexSeekSpec {
                 slot,
                 label,
                 property,
                 seek,
-            });
+                residual: None,
+            };
+            return Some((spec, None));
         }
     }
     None

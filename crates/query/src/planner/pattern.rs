@@ -34,12 +34,17 @@ fn property_preds(
     scope: &Scope,
     slot: usize,
     props: &Option<ast::Expr>,
+    decided: Option<usize>,
     preds: &mut Vec<PExpr>,
 ) -> Result<()> {
     match props {
         None => Ok(()),
         Some(ast::Expr::Map(entries)) => {
-            for (k, v) in entries {
+            for (i, (k, v)) in entries.iter().enumerate() {
+                if decided == Some(i) {
+                    // The index seek decides it (see `IndexSeekSpec::residual`).
+                    continue;
+                }
                 let value = translate(p, scope, v)?;
                 let key = p.storage.property(k);
                 preds.push(PExpr::Compare(
@@ -92,6 +97,7 @@ pub(super) fn node_step(
     let before = scope.clone();
     let (slot, bound) = bind(p, scope, &node.var, Kind::Node)?;
     let mut labels: Vec<_> = node.labels.iter().map(|l| p.storage.label(l)).collect();
+    let mut decided_entry = None;
     if !bound {
         let seek = super::index::choose_seek(
             p,
@@ -103,8 +109,9 @@ pub(super) fn node_step(
             where_clause,
         );
         op = match seek {
-            Some(spec) => {
+            Some((spec, decided)) => {
                 labels.retain(|l| *l != spec.label);
+                decided_entry = decided;
                 Op::IndexSeek {
                     input: Box::new(op),
                     spec: Arc::new(spec),
@@ -121,7 +128,7 @@ pub(super) fn node_step(
     if !rest.is_empty() {
         preds.push(PExpr::HasLabels(Box::new(PExpr::Slot(slot)), rest));
     }
-    property_preds(p, scope, slot, &node.properties, preds)?;
+    property_preds(p, scope, slot, &node.properties, decided_entry, preds)?;
     Ok((op, slot))
 }
 
@@ -265,12 +272,12 @@ fn expand_step(
         input: Box::new(op),
         spec: Arc::new(spec),
     };
-    property_preds(p, scope, rel_slot, &rel.properties, preds)?;
+    property_preds(p, scope, rel_slot, &rel.properties, None, preds)?;
     if !node.labels.is_empty() {
         let labels = node.labels.iter().map(|l| p.storage.label(l)).collect();
         preds.push(PExpr::HasLabels(Box::new(PExpr::Slot(to)), labels));
     }
-    property_preds(p, scope, to, &node.properties, preds)?;
+    property_preds(p, scope, to, &node.properties, None, preds)?;
     Ok((op, rel_slot, to))
 }
 
