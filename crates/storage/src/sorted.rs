@@ -57,8 +57,17 @@ fn partition_point_near<T: Numeric>(
             let guess = guess.min(hi - 1);
             // Bracket the answer with a small window beside the guess.
             let window = 4 + (hi - lo) / 256;
+            // The guess's neighbour first: for evenly spread keys (dense ids) the guess is
+            // exact, and the neighbour is on the same or the next cache line, where the
+            // window's far end would be another miss.
             if before(&s[guess]) {
                 lo = guess + 1;
+                if lo < hi {
+                    if !before(&s[lo]) {
+                        return lo;
+                    }
+                    lo += 1;
+                }
                 let probe = (guess + window).min(hi - 1);
                 if probe >= lo && !before(&s[probe]) {
                     hi = probe;
@@ -67,6 +76,12 @@ fn partition_point_near<T: Numeric>(
                 }
             } else {
                 hi = guess;
+                if hi > lo {
+                    if before(&s[hi - 1]) {
+                        return hi;
+                    }
+                    hi -= 1;
+                }
                 let probe = guess.saturating_sub(window).max(lo);
                 if probe < hi && before(&s[probe]) {
                     lo = probe + 1;
