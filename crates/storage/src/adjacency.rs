@@ -8,8 +8,8 @@
 //! - both lists share one allocation ([`Adjacency`]): outgoing entries ascending from the front,
 //!   incoming ones descending from the back, free slots between. New edges have the highest gid,
 //!   so adding one is a write next to the gap on either side, never a shift of the other list;
-//! - capacity grows by one slot up to 8, then by a quarter at most (four steps per doubling, the
-//!   spacing of the allocator's size classes), so little of it is unused.
+//! - capacity grows 1, 2, then by two slots up to 8, then by a quarter at most (four steps per
+//!   doubling, the spacing of the allocator's size classes), so little of it is unused.
 
 use crate::{EdgeTypeId, Gid};
 
@@ -207,8 +207,12 @@ impl Adjacency {
         if used < cap {
             return;
         }
-        let new_cap = if cap < 8 {
+        let new_cap = if cap < 2 {
             cap + 1
+        } else if cap < 8 {
+            // Two at a time: a third fewer moves while a bulk load grows the lists, and with
+            // 12-byte entries the odd sizes would mostly round up to the next size class anyway.
+            cap + 2
         } else {
             let step = 1 << (cap.ilog2() - 2);
             (cap + step) / step * step
@@ -334,9 +338,6 @@ mod tests {
                 caps.push(adj.capacity());
             }
         }
-        assert_eq!(
-            caps,
-            [1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40]
-        );
+        assert_eq!(caps, [1, 2, 4, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40]);
     }
 }
