@@ -101,6 +101,13 @@ const QUERIES: &[&str] = &[
     "MATCH (p:P) RETURN p.n * 0.5 AS b, count(*)",
     "MATCH (p:P) RETURN p.n + p.k AS b, p.k AS k, count(*)",
     "MATCH (p:P) RETURN count(*), count(p.m), sum(p.k), max(p.n)",
+    // count(*) alone by one integer key: counted per key, some keys beyond the counters.
+    "MATCH (p:P) RETURN p.n * 100 AS b, count(*)",
+    "MATCH (p:P) RETURN p.k AS k, count(*), count(*) AS again",
+    // Division by a constant, by multiplication below 2^32 and by division above.
+    "MATCH (p:P) RETURN (p.n * 10000000000) / 7 AS b, count(*)",
+    "MATCH (p:P) RETURN p.n / 3 AS b, p.n / 4294967295 AS c, count(*)",
+    "MATCH (p:P) WHERE p.n / 2 > 10 RETURN p.n / 7 AS b, count(*)",
     // Errors: the first failing row in gid order decides.
     "MATCH (p:P) RETURN p.m / 10 AS b, count(*)",
     "MATCH (p:P) RETURN 100 / (p.k - 3) AS b, count(*)",

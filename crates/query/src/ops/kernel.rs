@@ -25,7 +25,7 @@ use std::ops::{ControlFlow, Range};
 
 use storage::{Gid, PropertyRef, Transaction};
 
-use super::transform::{AggFunc, AggSpec, GroupTable};
+use super::transform::{AggFunc, AggSpec, GroupTable, DENSE_KEYS};
 use super::{ExecCtx, MorselScanSpec};
 use crate::error::Result;
 use crate::expr::{and3, compare, BinOp, CmpOp, EvalCtx, Frame, PExpr};
@@ -73,9 +73,12 @@ pub(crate) struct Batch {
     /// the aggregates that have one.
     keys: Vec<Value>,
     args: Vec<Value>,
+    /// The counting fast path's counters, reused from morsel to morsel.
+    counts: Counts,
 }
 
 impl Batch {
+    #[inline(always)]
     fn push(&mut self, p: Option<PropertyRef<'_>>, row: usize, column: usize) {
         let scalar = match p {
             None => Scalar::Null,
@@ -212,6 +215,11 @@ impl<'a> Pipeline<'a> {
         let mut table = GroupTable::new(true);
         let width = self.scan.prefetch.len();
         let limit = ctx.guard.memory_limit;
+        // `count(*)` alone, grouped by one compiled key: small integer keys are counted here.
+        let mut counts = (self.compiled.as_ref().is_some_and(|c| c.keys.len() == 1)
+            && !aggs.is_empty()
+            && aggs.iter().all(|a| a.func == AggFunc::CountStar))
+        .then(|| std::mem::take(&mut batch.counts));
         let mut start = gids.start;
         while start < gids.end {
             let end = gids.end.min(start.saturating_add(BATCH));
@@ -228,6 +236,16 @@ impl<'a> Pipeline<'a> {
                     if let Some(row) = row {
                         if matches!(row, Row::Filtered) {
                             continue;
+                        }
+                        if let (Some(counts), Row::One(Scalar::Int(k))) = (&mut counts, &row) {
+                            if counts.add(*k) {
+                                continue;
+                            }
+                        }
+                        if let Some(counts) = &mut counts {
+                            // Keep the groups' first-appearance order: what was counted so
+                            // far goes into the table before this row does.
+                            counts.flush(&mut table, aggs, limit)?;
                         }
                         // As the cursor path: every buffered row checks the memory limit.
                         crate::memory::check(limit)?;
@@ -251,6 +269,9 @@ impl<'a> Pipeline<'a> {
                     // Not a plain scalar computation: the row takes the general path.
                 }
                 // The general path: the row's values in the frame, the planner's expressions.
+                if let Some(counts) = &mut counts {
+                    counts.flush(&mut table, aggs, limit)?;
+                }
                 for (column, (_, slot)) in self.scan.prefetch.iter().enumerate() {
                     frame[*slot] = regs[column].value();
                 }
@@ -267,7 +288,59 @@ impl<'a> Pipeline<'a> {
                 }
             }
         }
+        if let Some(mut counts) = counts {
+            counts.flush(&mut table, aggs, limit)?;
+            batch.counts = counts;
+        }
         Ok(table)
+    }
+}
+
+/// The counting fast path of an aggregation whose every aggregate is `count(*)` and whose one
+/// grouping key compiles: a row with a small integer key adds one to its key's counter, with no
+/// group lookup, no argument and no memory-limit check per row. The counts go into the table,
+/// groups in first-appearance order, before any row the fast path does not take and at the end
+/// (so the table is exactly what adding the rows one by one makes).
+#[derive(Default)]
+pub(crate) struct Counts {
+    /// Per key `k`, at `k + DENSE_KEYS / 2`: rows counted since the last flush (allocated on
+    /// first use).
+    counts: Vec<i64>,
+    /// The counted keys' positions in `counts`, in first-appearance order.
+    order: Vec<usize>,
+}
+
+impl Counts {
+    /// Counts a row with key `k`; `false` if `k` is not small enough to be counted here.
+    #[inline]
+    fn add(&mut self, k: i64) -> bool {
+        let half = DENSE_KEYS as i64 / 2;
+        if !(-half..half).contains(&k) {
+            return false;
+        }
+        if self.counts.is_empty() {
+            self.counts = vec![0; DENSE_KEYS];
+        }
+        let at = (k + half) as usize;
+        let count = &mut self.counts[at];
+        if *count == 0 {
+            self.order.push(at);
+        }
+        *count += 1;
+        true
+    }
+
+    fn flush(&mut self, table: &mut GroupTable, aggs: &[AggSpec], limit: u64) -> Result<()> {
+        if self.order.is_empty() {
+            return Ok(());
+        }
+        // Groups are what grows: the limit is checked as the rows that made them would have.
+        crate::memory::check(limit)?;
+        let half = DENSE_KEYS as i64 / 2;
+        for at in self.order.drain(..) {
+            table.add_counted(aggs, at as i64 - half, std::mem::take(&mut self.counts[at]));
+        }
+        Ok(())
     }
 }
 
@@ -364,6 +437,10 @@ pub(crate) enum Prog {
     Reg(usize),
     Const(Scalar),
     Arith(Box<Prog>, Vec<(BinOp, Prog)>),
+    /// `e / d` for an integer constant `2 <= d < 2^32`, with `ceil(2^64 / d)`: an integer
+    /// `|e| < 2^32` is divided by a multiplication (Lemire, Kaser and Kurz, "Faster remainder
+    /// by direct computation", 2019) instead of a division instruction.
+    DivConst(Box<Prog>, i64, u64),
     Neg(Box<Prog>),
     Compare(Box<Prog>, Vec<(CmpOp, Prog)>),
     And(Vec<Prog>),
@@ -382,6 +459,15 @@ impl Prog {
             PExpr::Slot(s) => Prog::Reg(regs.iter().position(|r| r == s)?),
             PExpr::Const(v) => Prog::Const(Scalar::of(v)?),
             PExpr::Param(i) => Prog::Const(Scalar::of(params.get(*i)?)?),
+            PExpr::Arith(first, rest)
+                if matches!(&rest[..], [(BinOp::Div, PExpr::Const(Value::Int(d)))]
+                    if (2..1 << 32).contains(d)) =>
+            {
+                let [(_, PExpr::Const(Value::Int(d)))] = &rest[..] else {
+                    unreachable!("matched above")
+                };
+                Prog::DivConst(Box::new(one(first)?), *d, u64::MAX / *d as u64 + 1)
+            }
             PExpr::Arith(first, rest) => Prog::Arith(
                 Box::new(one(first)?),
                 rest.iter()
@@ -422,6 +508,7 @@ impl Prog {
                 let (op, second) = &rest[0];
                 arith(*op, first.operand(regs)?, second.operand(regs)?)
             }
+            Prog::DivConst(e, d, magic) => div_const(e.operand(regs)?, *d, *magic),
             other => other.operand(regs),
         }
     }
@@ -438,6 +525,7 @@ impl Prog {
                 }
                 acc
             }
+            Prog::DivConst(e, d, magic) => div_const(e.operand(regs)?, *d, *magic)?,
             Prog::Neg(e) => match e.operand(regs)? {
                 Scalar::Null => Scalar::Null,
                 Scalar::Int(i) => Scalar::Int(i.checked_neg()?),
@@ -487,6 +575,20 @@ impl Prog {
     }
 }
 
+/// `a / d` as [`arith`] computes it, for `Prog::DivConst`.
+#[inline(always)]
+fn div_const(a: Scalar, d: i64, magic: u64) -> Option<Scalar> {
+    match a {
+        Scalar::Int(x) if x.unsigned_abs() < 1 << 32 => {
+            // Exact for every 32-bit dividend: floor(|x| / d), then the sign (Cypher's integer
+            // division truncates toward zero, as Rust's).
+            let q = ((u128::from(magic) * u128::from(x.unsigned_abs())) >> 64) as i64;
+            Some(Scalar::Int(if x < 0 { -q } else { q }))
+        }
+        other => arith(BinOp::Div, other, Scalar::Int(d)),
+    }
+}
+
 fn tri(v: Option<bool>) -> Scalar {
     v.map_or(Scalar::Null, Scalar::Bool)
 }
@@ -533,5 +635,58 @@ fn as_f64(s: Scalar) -> f64 {
         Scalar::Int(i) => i as f64,
         Scalar::Float(f) => f,
         _ => 0.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn division_by_a_constant_is_the_division() {
+        let mut dividends: Vec<i64> = vec![0, 1, -1, i64::MIN, i64::MAX, i64::MIN + 1];
+        for b in 0..63 {
+            for delta in [-1i64, 0, 1] {
+                dividends.push((1i64 << b) + delta);
+                dividends.push(-(1i64 << b) - delta);
+            }
+        }
+        dividends.extend((0..2000).map(|i| i * 7919 - 1_000_000));
+        let mut divisors: Vec<i64> = vec![2, 3, 5, 7, 10, 11, 100, 641, 65537, 1 << 31];
+        divisors.extend([(1i64 << 32) - 1, (1 << 32) - 2, 4_294_967_291, 99_999_989]);
+        for &d in &divisors {
+            let prog = Prog::compile(
+                &PExpr::Arith(
+                    Box::new(PExpr::Slot(0)),
+                    vec![(BinOp::Div, PExpr::Const(Value::Int(d)))],
+                ),
+                &[0],
+                &[],
+            )
+            .expect("compiles");
+            assert!(matches!(prog, Prog::DivConst(..)), "{prog:?}");
+            for &x in &dividends {
+                let regs = [Scalar::Int(x)];
+                assert_eq!(prog.run(&regs), Some(Scalar::Int(x / d)), "{x} / {d}");
+                assert_eq!(prog.eval(&regs), Some(Scalar::Int(x / d)), "{x} / {d}");
+            }
+            let half = [Scalar::Float(7.5)];
+            assert_eq!(prog.run(&half), Some(Scalar::Float(7.5 / d as f64)));
+            assert_eq!(prog.run(&[Scalar::Null]), Some(Scalar::Null));
+            assert_eq!(prog.run(&[Scalar::Bool(true)]), None);
+        }
+        // 1, 0, negative and large divisors stay ordinary divisions.
+        for d in [1, 0, -3, 1 << 32] {
+            let prog = Prog::compile(
+                &PExpr::Arith(
+                    Box::new(PExpr::Slot(0)),
+                    vec![(BinOp::Div, PExpr::Const(Value::Int(d)))],
+                ),
+                &[0],
+                &[],
+            )
+            .expect("compiles");
+            assert!(matches!(prog, Prog::Arith(..)), "{d}: {prog:?}");
+        }
     }
 }

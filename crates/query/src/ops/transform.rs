@@ -673,7 +673,7 @@ fn group_key(vals: &[Value]) -> GroupKey {
 }
 
 /// Small integer grouping keys with a dense index in a [`GroupTable`].
-const DENSE_KEYS: usize = 4096;
+pub(crate) const DENSE_KEYS: usize = 4096;
 
 /// The groups of an aggregation, in order of first appearance, and their aggregate states.
 ///
@@ -796,6 +796,18 @@ impl GroupTable {
     ) -> Result<()> {
         let gi = self.group_of(aggs, key_vals);
         self.update_group(gi, aggs, &mut |i, _| Ok(arg(i)))
+    }
+
+    /// Adds `count` rows whose one grouping key is the integer `key` to a table whose every
+    /// aggregate is `count(*)` (the kernel's counting fast path, see `kernel::Counts`).
+    pub(crate) fn add_counted(&mut self, aggs: &[AggSpec], key: i64, count: i64) {
+        debug_assert!(aggs.iter().all(|a| a.func == AggFunc::CountStar));
+        let gi = self.group_of(aggs, &[Value::Int(key)]);
+        for state in &mut self.groups[gi].states {
+            if let AggState::Count(n) = state {
+                *n += count;
+            }
+        }
     }
 
     /// [`GroupTable::add_computed`] for one grouping key, `key()`, whose group key is
