@@ -75,7 +75,7 @@ fn main() -> ExitCode {
     };
     let mut password = args.password.clone();
     if !args.username.is_empty() && password.is_empty() {
-        match rpassword::prompt_password("Password: ") {
+        match ask_password("Password: ") {
             Ok(p) => password = p,
             Err(e) => {
                 echo_failure(
@@ -119,6 +119,37 @@ fn home_dir() -> Option<PathBuf> {
 }
 
 /// mgconsole's failure line: red on stdout in a terminal, plain on stderr otherwise.
+/// Asks for the password on the terminal with its echo already off when the prompt appears.
+/// `rpassword::prompt_password` prints the prompt first and turns echo off after it, so keys
+/// typed (or pasted) as soon as the prompt shows could be echoed in the clear.
+fn ask_password(prompt: &str) -> io::Result<String> {
+    #[cfg(unix)]
+    if let Ok(tty) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+    {
+        use std::os::fd::AsRawFd;
+        let fd = tty.as_raw_fd();
+        // SAFETY: a zeroed termios is a valid out-parameter; `fd` is open for the calls.
+        let mut term: libc::termios = unsafe { std::mem::zeroed() };
+        if unsafe { libc::tcgetattr(fd, &mut term) } == 0 {
+            let saved = term;
+            term.c_lflag &= !libc::ECHO;
+            term.c_lflag |= libc::ECHONL;
+            // SAFETY: as above, with a termios read from this terminal.
+            unsafe { libc::tcsetattr(fd, libc::TCSANOW, &term) };
+            let mut out = &tty;
+            let asked = out.write_all(prompt.as_bytes()).and_then(|()| out.flush());
+            let result = asked.and_then(|()| rpassword::read_password());
+            // SAFETY: restores the settings read above.
+            unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
+            return result;
+        }
+    }
+    rpassword::prompt_password(prompt)
+}
+
 fn echo_failure(interactive: bool, what: &str, explanation: &str) {
     if interactive {
         emit(&format!("\x1b[1;31m{what}: \x1b[0m{explanation}\n"));
