@@ -956,7 +956,68 @@ impl std::fmt::Debug for PropIndexIter {
     }
 }
 
+/// Entries an equality seek collects under one lock at most; a value held by more goes through
+/// [`PropIndexIter`], which reads them in batches.
+const EQ_BATCH: usize = 64;
+
 impl Storage {
+    /// An equality seek without an iterator: the visible vertices with `label` whose `property`
+    /// orders equal to `value` (as [`PropIndexIter`] over `[value, value]` returns them, in the
+    /// same order), into `out`, which is cleared first. Nothing is allocated or reference
+    /// counted per seek, and the index set's and entries' locks are let go before the vertices
+    /// are checked. `None` (and `out` empty) when there is no ready index, or when more than
+    /// [`EQ_BATCH`] entries hold the value: the caller then uses the iterator.
+    pub(crate) fn seek_eq_into(
+        &self,
+        view: View,
+        label: LabelId,
+        property: PropertyId,
+        value: &PropertyValue,
+        out: &mut Vec<Gid>,
+    ) -> Option<()> {
+        out.clear();
+        if !self.indexes.any.load(AtomicOrdering::Acquire) {
+            return None;
+        }
+        let key = IndexKey::of(value);
+        {
+            let set = self.indexes.set.read();
+            let index = set.props.iter().find(|i| {
+                i.label == label && i.property == property && i.ready.load(AtomicOrdering::Acquire)
+            })?;
+            // A null matches nothing (absent properties are not indexed).
+            let Some(key) = &key else { return Some(()) };
+            let mut overflow = false;
+            let target = match key {
+                IndexKey::Int(i) => Some(*i as f64),
+                IndexKey::Float(f) if f.is_finite() => Some(*f),
+                _ => None,
+            };
+            index.entries.read().visit_from(
+                target,
+                |(k, _)| k < key,
+                |(k, gid)| {
+                    if k != key {
+                        return false;
+                    }
+                    if out.len() == EQ_BATCH {
+                        overflow = true;
+                        return false;
+                    }
+                    out.push(*gid);
+                    true
+                },
+            );
+            if overflow {
+                out.clear();
+                return None;
+            }
+        }
+        let Some(key) = key else { return Some(()) };
+        out.retain(|&gid| self.vertex_matches_entry(view, gid, label, property, &key));
+        Some(())
+    }
+
     /// Whether `v` is visible to `view` and has `label` in that view.
     pub(crate) fn vertex_has_label_visible(&self, view: View, v: Gid, label: LabelId) -> bool {
         let Some(slot) = self.vertex_slot(v) else {

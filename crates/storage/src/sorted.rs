@@ -231,6 +231,26 @@ impl<T: Ord + Clone + Numeric> SortedChunks<T> {
         out
     }
 
+    /// Calls `visit` on the elements from the first for which `before` is false (the set is
+    /// partitioned by it; `target` is the boundary's number, see [`partition_point_near`]),
+    /// ascending, until `visit` returns `false`. Copies nothing.
+    pub(crate) fn visit_from(
+        &self,
+        target: Option<f64>,
+        before: impl Fn(&T) -> bool,
+        mut visit: impl FnMut(&T) -> bool,
+    ) {
+        let (mut index, mut at) = self.position(target, before);
+        while let Some(chunk) = self.chunks.get(index) {
+            for value in &chunk[at..] {
+                if !visit(value) {
+                    return;
+                }
+            }
+            (index, at) = (index + 1, 0);
+        }
+    }
+
     /// Every element, ascending.
     pub(crate) fn to_vec(&self) -> Vec<T> {
         self.chunks.iter().flatten().cloned().collect()

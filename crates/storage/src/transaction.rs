@@ -281,6 +281,20 @@ impl Transaction {
         ))
     }
 
+    /// [`Transaction::vertices_by_label_property`] for one value, `[value, value]`, into `out`
+    /// (cleared first), without an iterator: for the many small equality seeks of a bulk load.
+    /// `None` when the iterator is needed instead: no ready index, or more than a few dozen
+    /// vertices hold the value.
+    pub fn vertices_by_label_property_eq(
+        &self,
+        l: LabelId,
+        k: PropertyId,
+        value: &PropertyValue,
+        out: &mut Vec<Gid>,
+    ) -> Option<()> {
+        self.storage.seek_eq_into(self.state.view, l, k, value, out)
+    }
+
     /// Makes the changes visible to transactions that begin afterwards.
     ///
     /// A transaction that changed something takes a commit timestamp (one tick) and goes through

@@ -37,9 +37,23 @@ fn seek(
     gids
 }
 
+/// An equality seek, through both ways of making one; they must agree (the iterator's order is
+/// ascending by gid for one value, as the direct seek's).
 fn eq(tx: &Transaction, l: LabelId, k: PropertyId, v: impl Into<PropertyValue>) -> Vec<Gid> {
     let v = v.into();
-    seek(tx, l, k, Included(v.clone()), Included(v))
+    let iterated: Vec<Gid> = tx
+        .vertices_by_label_property(l, k, Included(v.clone()), Included(v.clone()))
+        .expect("index is ready")
+        .collect();
+    let mut direct = vec![12345];
+    match tx.vertices_by_label_property_eq(l, k, &v, &mut direct) {
+        Some(()) => assert_eq!(direct, iterated, "direct and iterated seeks of {v:?}"),
+        // More entries hold the value than the direct seek takes (visible or not).
+        None => assert!(direct.is_empty(), "{v:?}"),
+    }
+    let mut gids = iterated;
+    gids.sort_unstable();
+    gids
 }
 
 #[test]
@@ -460,4 +474,69 @@ fn stale_entries_never_match_once_gc_emptied_the_chains() {
         })
         .collect();
     assert_eq!(all, scanned);
+}
+
+/// The direct equality seek hands a value held by many vertices to the iterator, sees what its
+/// transaction sees, and says when there is no ready index.
+#[test]
+fn direct_equality_seeks_agree_with_the_iterator() {
+    let (storage, label, age) = setup();
+    let other = storage.property("other");
+    let mut tx = storage.begin();
+    let vs: Vec<Gid> = (0..500)
+        .map(|i| {
+            person(
+                &mut tx,
+                label,
+                age,
+                PropertyValue::Int(i % 100 + (i / 450) * 1000),
+            )
+        })
+        .collect();
+    tx.commit().unwrap();
+    let mut out = Vec::new();
+    assert!(storage
+        .begin()
+        .vertices_by_label_property_eq(label, age, &PropertyValue::Int(1), &mut out)
+        .is_none());
+    storage.create_index(label, Some(age)).unwrap();
+    let reader = storage.begin();
+    // 4 or 5 holders of 0..=99 (the last 50 vertices hold 1000..=1049 instead), 1 of 1000.
+    let mut writer = storage.begin();
+    for v in &vs[..10] {
+        writer
+            .set_vertex_property(*v, age, PropertyValue::Int(7))
+            .unwrap();
+    }
+    for _ in 0..70 {
+        person(&mut writer, label, age, PropertyValue::Int(8));
+    }
+    for tx in [&reader, &writer] {
+        for value in [0, 1, 7, 8, 99, 1000, 1049, 1050, -1] {
+            let found = eq(tx, label, age, value);
+            let expected: Vec<Gid> = tx
+                .vertices()
+                .filter(|&v| tx.vertex_property(v, age).unwrap() == PropertyValue::Int(value))
+                .collect();
+            assert_eq!(found, expected, "{value}");
+        }
+        assert_eq!(eq(tx, label, age, 1.0), eq(tx, label, age, 1));
+        assert_eq!(eq(tx, label, age, PropertyValue::Null), Vec::<Gid>::new());
+        assert_eq!(eq(tx, label, age, "1"), Vec::<Gid>::new());
+        assert!(tx
+            .vertices_by_label_property_eq(label, other, &PropertyValue::Int(1), &mut out)
+            .is_none());
+    }
+    // A value few entries hold is sought directly.
+    for (tx, holders) in [(&reader, 5), (&writer, 4)] {
+        assert!(tx
+            .vertices_by_label_property_eq(label, age, &PropertyValue::Int(1), &mut out)
+            .is_some());
+        assert_eq!(out.len(), holders, "the writer moved vs[1] to 7");
+    }
+    // The writer's 70 entries of 8 are more than the direct seek takes at once.
+    assert!(writer
+        .vertices_by_label_property_eq(label, age, &PropertyValue::Int(8), &mut out)
+        .is_none());
+    assert!(out.is_empty());
 }

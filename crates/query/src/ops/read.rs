@@ -214,22 +214,17 @@ pub struct IndexSeek {
     input: BoxCursor,
     spec: Arc<IndexSeekSpec>,
     iter: Option<Candidates>,
+    /// The matches of an equality seek ([`Candidates::Found`]), reused from row to row, and
+    /// how many of them were returned.
+    found: Vec<Gid>,
+    next_found: usize,
 }
 
 enum Candidates {
+    /// In `IndexSeek::found` (an equality seek: no iterator, nothing allocated per row).
+    Found,
     Index(PropIndexIter),
     Scan(VertexIter),
-}
-
-impl Iterator for Candidates {
-    type Item = Gid;
-
-    fn next(&mut self) -> Option<Gid> {
-        match self {
-            Candidates::Index(i) => i.next(),
-            Candidates::Scan(i) => i.next(),
-        }
-    }
 }
 
 /// A seek value as the index orders it, or `None` when the index cannot order it like Cypher.
@@ -250,10 +245,12 @@ impl IndexSeek {
             input,
             spec,
             iter: None,
+            found: Vec::new(),
+            next_found: 0,
         }
     }
 
-    fn candidates(&self, frame: &mut Frame, ctx: &ExecCtx<'_>) -> Result<Candidates> {
+    fn candidates(&mut self, frame: &mut Frame, ctx: &ExecCtx<'_>) -> Result<Candidates> {
         let spec = &*self.spec;
         let eval = ctx.eval();
         let bound = |b: &Option<SeekBound>, frame: &mut Frame| -> Result<Option<Bound<_>>> {
@@ -277,6 +274,15 @@ impl IndexSeek {
             },
         };
         let tx = ctx.tx();
+        if let (Seek::Eq(_), Some((Bound::Included(v), _))) = (&spec.seek, &bounds) {
+            if tx
+                .vertices_by_label_property_eq(spec.label, spec.property, v, &mut self.found)
+                .is_some()
+            {
+                self.next_found = 0;
+                return Ok(Candidates::Found);
+            }
+        }
         if let Some((lo, hi)) = bounds {
             if let Some(iter) = tx.vertices_by_label_property(spec.label, spec.property, lo, hi) {
                 return Ok(Candidates::Index(iter));
@@ -290,7 +296,16 @@ impl Cursor for IndexSeek {
     fn pull(&mut self, frame: &mut Frame, ctx: &mut ExecCtx<'_>) -> Result<bool> {
         loop {
             if let Some(iter) = &mut self.iter {
-                if let Some(gid) = iter.next() {
+                let next = match iter {
+                    Candidates::Found => {
+                        let gid = self.found.get(self.next_found).copied();
+                        self.next_found += 1;
+                        gid
+                    }
+                    Candidates::Index(i) => i.next(),
+                    Candidates::Scan(i) => i.next(),
+                };
+                if let Some(gid) = next {
                     ctx.tick()?;
                     frame[self.spec.slot] = Value::Node(gid);
                     if let (Candidates::Scan(_), Some(residual)) = (&*iter, &self.spec.residual) {
