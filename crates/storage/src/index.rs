@@ -25,7 +25,7 @@
 //! kind < lists < maps), then by value; integers and floats compare by numeric value (so `1` and
 //! `1.0` are one key), NaN sorts after every number.
 
-use crate::sorted::SortedChunks;
+use crate::sorted::{Numeric, SortedChunks};
 use std::cmp::Ordering;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
@@ -257,13 +257,19 @@ impl PartialOrd for IndexKey {
 }
 
 /// Numeric keys guide the index's lookups (see [`crate::sorted::Numeric`]).
-impl crate::sorted::Numeric for (IndexKey, Gid) {
+impl Numeric for IndexKey {
     fn number(&self) -> Option<f64> {
-        match &self.0 {
+        match self {
             IndexKey::Int(i) => Some(*i as f64),
             IndexKey::Float(f) if f.is_finite() => Some(*f),
             _ => None,
         }
+    }
+}
+
+impl Numeric for (IndexKey, Gid) {
+    fn number(&self) -> Option<f64> {
+        self.0.number()
     }
 }
 
@@ -309,6 +315,15 @@ pub(crate) struct PropIndex {
 pub(crate) struct IndexSet {
     pub(crate) labels: Vec<Arc<LabelIndex>>,
     pub(crate) props: Vec<Arc<PropIndex>>,
+}
+
+impl IndexSet {
+    /// The label+property index on `label` and `property`, if it is ready.
+    fn ready_prop(&self, label: LabelId, property: PropertyId) -> Option<&Arc<PropIndex>> {
+        self.props.iter().find(|i| {
+            i.label == label && i.property == property && i.ready.load(AtomicOrdering::Acquire)
+        })
+    }
 }
 
 /// The storage's index registry.
@@ -416,13 +431,7 @@ impl Indexes {
         if !self.any.load(AtomicOrdering::Acquire) {
             return None;
         }
-        let set = self.set.read();
-        set.props
-            .iter()
-            .find(|i| {
-                i.label == label && i.property == property && i.ready.load(AtomicOrdering::Acquire)
-            })
-            .cloned()
+        self.set.read().ready_prop(label, property).cloned()
     }
 
     /// Installs a new index set (under the `ddl` lock).
@@ -982,19 +991,12 @@ impl Storage {
         let key = IndexKey::of(value);
         {
             let set = self.indexes.set.read();
-            let index = set.props.iter().find(|i| {
-                i.label == label && i.property == property && i.ready.load(AtomicOrdering::Acquire)
-            })?;
+            let index = set.ready_prop(label, property)?;
             // A null matches nothing (absent properties are not indexed).
             let Some(key) = &key else { return Some(()) };
             let mut overflow = false;
-            let target = match key {
-                IndexKey::Int(i) => Some(*i as f64),
-                IndexKey::Float(f) if f.is_finite() => Some(*f),
-                _ => None,
-            };
             index.entries.read().visit_from(
-                target,
+                key.number(),
                 |(k, _)| k < key,
                 |(k, gid)| {
                     if k != key {

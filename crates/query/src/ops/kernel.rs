@@ -459,21 +459,17 @@ impl Prog {
             PExpr::Slot(s) => Prog::Reg(regs.iter().position(|r| r == s)?),
             PExpr::Const(v) => Prog::Const(Scalar::of(v)?),
             PExpr::Param(i) => Prog::Const(Scalar::of(params.get(*i)?)?),
-            PExpr::Arith(first, rest)
-                if matches!(&rest[..], [(BinOp::Div, PExpr::Const(Value::Int(d)))]
-                    if (2..1 << 32).contains(d)) =>
-            {
-                let [(_, PExpr::Const(Value::Int(d)))] = &rest[..] else {
-                    unreachable!("matched above")
-                };
-                Prog::DivConst(Box::new(one(first)?), *d, u64::MAX / *d as u64 + 1)
-            }
-            PExpr::Arith(first, rest) => Prog::Arith(
-                Box::new(one(first)?),
-                rest.iter()
-                    .map(|(op, e)| Some((*op, one(e)?)))
-                    .collect::<Option<_>>()?,
-            ),
+            PExpr::Arith(first, rest) => match &rest[..] {
+                [(BinOp::Div, PExpr::Const(Value::Int(d)))] if (2..1 << 32).contains(d) => {
+                    Prog::DivConst(Box::new(one(first)?), *d, u64::MAX / *d as u64 + 1)
+                }
+                _ => Prog::Arith(
+                    Box::new(one(first)?),
+                    rest.iter()
+                        .map(|(op, e)| Some((*op, one(e)?)))
+                        .collect::<Option<_>>()?,
+                ),
+            },
             PExpr::Neg(e) => Prog::Neg(Box::new(one(e)?)),
             PExpr::Compare(first, rest) => Prog::Compare(
                 Box::new(one(first)?),
@@ -642,6 +638,15 @@ fn as_f64(s: Scalar) -> f64 {
 mod tests {
     use super::*;
 
+    /// `slot 0 / d`, compiled.
+    fn divide_by(d: i64) -> Prog {
+        let e = PExpr::Arith(
+            Box::new(PExpr::Slot(0)),
+            vec![(BinOp::Div, PExpr::Const(Value::Int(d)))],
+        );
+        Prog::compile(&e, &[0], &[]).expect("compiles")
+    }
+
     #[test]
     fn division_by_a_constant_is_the_division() {
         let mut dividends: Vec<i64> = vec![0, 1, -1, i64::MIN, i64::MAX, i64::MIN + 1];
@@ -655,15 +660,7 @@ mod tests {
         let mut divisors: Vec<i64> = vec![2, 3, 5, 7, 10, 11, 100, 641, 65537, 1 << 31];
         divisors.extend([(1i64 << 32) - 1, (1 << 32) - 2, 4_294_967_291, 99_999_989]);
         for &d in &divisors {
-            let prog = Prog::compile(
-                &PExpr::Arith(
-                    Box::new(PExpr::Slot(0)),
-                    vec![(BinOp::Div, PExpr::Const(Value::Int(d)))],
-                ),
-                &[0],
-                &[],
-            )
-            .expect("compiles");
+            let prog = divide_by(d);
             assert!(matches!(prog, Prog::DivConst(..)), "{prog:?}");
             for &x in &dividends {
                 let regs = [Scalar::Int(x)];
@@ -677,15 +674,7 @@ mod tests {
         }
         // 1, 0, negative and large divisors stay ordinary divisions.
         for d in [1, 0, -3, 1 << 32] {
-            let prog = Prog::compile(
-                &PExpr::Arith(
-                    Box::new(PExpr::Slot(0)),
-                    vec![(BinOp::Div, PExpr::Const(Value::Int(d)))],
-                ),
-                &[0],
-                &[],
-            )
-            .expect("compiles");
+            let prog = divide_by(d);
             assert!(matches!(prog, Prog::Arith(..)), "{d}: {prog:?}");
         }
     }
